@@ -1,0 +1,68 @@
+"""The audit trail: every OCPI exchange, and the business events behind them."""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class OcpiExchange(models.Model):
+    """One OCPI request and its answer, in or out. Tokens are masked, large bodies cut."""
+
+    class Direction(models.TextChoices):
+        INBOUND = "in", "Inbound (partner -> us)"
+        OUTBOUND = "out", "Outbound (us -> partner)"
+
+    created_at = models.DateTimeField(db_index=True)
+    direction = models.CharField(max_length=3, choices=Direction.choices)
+    connection = models.ForeignKey(
+        "partners.PartnerConnection", null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="exchanges",
+    )
+    module = models.CharField(max_length=32, blank=True)
+    method = models.CharField(max_length=8)
+    url = models.TextField()
+    http_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    ocpi_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    duration_ms = models.FloatField()
+    request_id = models.CharField(max_length=100, db_index=True)
+    correlation_id = models.CharField(max_length=100, db_index=True)
+    request_body = models.TextField(blank=True)
+    response_body = models.TextField(blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["connection", "-created_at"], name="exchange_conn_time")]
+
+    def __str__(self) -> str:
+        return f"{self.direction} {self.method} {self.url} -> {self.http_status}"
+
+    @property
+    def succeeded(self) -> bool:
+        return (
+            self.http_status is not None
+            and self.http_status < 400
+            and self.ocpi_status_code is not None
+            and 1000 <= self.ocpi_status_code < 2000
+        )
+
+
+class AuditEvent(models.Model):
+    """A business event an auditor asks about: who shared what with whom, and why."""
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    verb = models.CharField(max_length=64, db_index=True)
+    connection = models.ForeignKey(
+        "partners.PartnerConnection", null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="audit_events",
+    )
+    object_type = models.CharField(max_length=64, blank=True)
+    object_key = models.CharField(max_length=100, blank=True)
+    message = models.TextField()
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.verb}: {self.message}"

@@ -1,0 +1,65 @@
+"""Writing the audit trail. Every app records its business events through here."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.db import transaction
+
+from echargo.ocpi.exchange import Exchange
+
+from .models import AuditEvent, OcpiExchange
+
+logger = logging.getLogger(__name__)
+
+
+def audit_event_record(
+    *,
+    verb: str,
+    message: str,
+    connection_id: int | None = None,
+    object_type: str = "",
+    object_key: str = "",
+    data: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Record a business event (runs in the caller's transaction: no event without the change)."""
+    return AuditEvent.objects.create(
+        verb=verb,
+        message=message,
+        connection_id=connection_id,
+        object_type=object_type,
+        object_key=object_key,
+        data=data or {},
+    )
+
+
+def exchange_record(*, exchange: Exchange) -> OcpiExchange:
+    """Store one OCPI exchange."""
+    return OcpiExchange.objects.create(
+        created_at=exchange.started_at,
+        direction=exchange.direction,
+        connection_id=exchange.connection_id,
+        module=exchange.module[:32],
+        method=exchange.method[:8],
+        url=exchange.url,
+        http_status=exchange.http_status,
+        ocpi_status_code=exchange.ocpi_status_code,
+        duration_ms=exchange.duration_ms,
+        request_id=exchange.request_id[:100],
+        correlation_id=exchange.correlation_id[:100],
+        request_body=exchange.request_body,
+        response_body=exchange.response_body,
+        error=exchange.error,
+    )
+
+
+def exchange_record_from_signal(sender: Any, *, exchange: Exchange, **kwargs: Any) -> None:
+    """Listener of echargo.ocpi's exchange_completed; a failure is logged, never raised."""
+    try:
+        # A savepoint: a failed insert must not poison the caller's transaction.
+        with transaction.atomic():
+            exchange_record(exchange=exchange)
+    except Exception:
+        logger.exception("Could not store the OCPI exchange %s", exchange.request_id)
+

@@ -1,0 +1,175 @@
+"""Staff UI for parties and partner connections; every action goes through services."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from simple_history.admin import SimpleHistoryAdmin
+
+from echargo.ocpi.registry import versions_url
+
+from . import services
+from .models import AccessToken, PartnerConnection, Party
+
+
+@admin.register(Party)
+class PartyAdmin(SimpleHistoryAdmin):
+    list_display = ("__str__", "name", "role", "is_own", "connection", "last_updated")
+    list_filter = ("is_own", "role", "country_code")
+    list_select_related = ("connection",)
+    search_fields = ("party_id", "country_code", "name")
+    raw_id_fields = ("connection",)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Party | None = None) -> tuple:
+        # A partner's party is what it told us at registration: only our own are edited here.
+        if obj is not None and not obj.is_own:
+            return ("country_code", "party_id", "role", "name", "website", "logo", "is_own",
+                    "connection")
+        return ("connection",)
+
+
+class AccessTokenInline(admin.TabularInline):
+    model = AccessToken
+    fields = ("kind", "created_at", "expires_at")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    verbose_name_plural = "Tokens we issued (never shown: stored as keyed hash and encrypted)"
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+class PartyInline(admin.TabularInline):
+    model = Party
+    fields = ("country_code", "party_id", "role", "name")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+class ConnectForm(forms.Form):
+    name = forms.CharField(max_length=100)
+    versions_url = forms.URLField(max_length=255, label="Partner's versions URL",
+                                   assume_scheme="https")
+    token_a = forms.CharField(max_length=64, label="Token A from the partner",
+                              widget=forms.PasswordInput(render_value=False))
+
+
+class InviteForm(forms.Form):
+    name = forms.CharField(max_length=100, label="Partner name")
+
+
+@admin.register(PartnerConnection)
+class PartnerConnectionAdmin(SimpleHistoryAdmin):
+    list_display = ("name", "status", "version", "party_list", "registered_at", "last_error_short")
+    list_filter = ("status", "version")
+    search_fields = ("name", "versions_url", "parties__party_id")
+    readonly_fields = ("status", "versions_url", "version", "endpoints", "registered_at",
+                       "last_error", "created_at", "updated_at", "token_held")
+    fields = ("name", "auth_encoding", *readonly_fields)
+    inlines = (PartyInline, AccessTokenInline)
+    actions = ("update_credentials", "unregister", "suspend", "resume")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[PartnerConnection]:
+        return super().get_queryset(request).prefetch_related("parties")
+
+    @admin.display(description="Parties")
+    def party_list(self, obj: PartnerConnection) -> str:
+        return ", ".join(str(p) for p in obj.parties.all())
+
+    @admin.display(description="Last error")
+    def last_error_short(self, obj: PartnerConnection) -> str:
+        return obj.last_error[:80]
+
+    @admin.display(description="Token to call the partner")
+    def token_held(self, obj: PartnerConnection) -> str:
+        return "held (encrypted)" if obj.outgoing_token_encrypted else "none"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # Connections are created by "Connect to a partner" or "Invite a partner".
+        return False
+
+    def get_urls(self) -> list:
+        return [
+            path("connect/", self.admin_site.admin_view(self.connect_view),
+                 name="partners_partnerconnection_connect"),
+            path("invite/", self.admin_site.admin_view(self.invite_view),
+                 name="partners_partnerconnection_invite"),
+            *super().get_urls(),
+        ]
+
+    def connect_view(self, request: HttpRequest) -> HttpResponse:
+        form = ConnectForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                connection = services.connection_register_with_partner(**form.cleaned_data)
+            except services.RegistrationFailed as exc:
+                self.message_user(request, f"Registration failed: {exc}", messages.ERROR)
+            else:
+                self.message_user(request, f"Connected to {connection}.", messages.SUCCESS)
+                return HttpResponseRedirect(
+                    reverse("admin:partners_partnerconnection_change", args=[connection.pk])
+                )
+        return self._form_page(request, form, "Connect to a partner", "Connect",
+                               "Enter the versions URL and token A the partner gave you; echargo "
+                               "fetches its endpoints and registers with a fresh token.")
+
+    def invite_view(self, request: HttpRequest) -> HttpResponse:
+        form = InviteForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            connection, token_a = services.connection_invite(name=form.cleaned_data["name"])
+            self.message_user(
+                request,
+                f"Hand these to {connection} over a secure channel. Versions URL: "
+                f"{versions_url()} — token A (shown once): {token_a}",
+                messages.WARNING,
+            )
+            return HttpResponseRedirect(
+                reverse("admin:partners_partnerconnection_change", args=[connection.pk])
+            )
+        return self._form_page(request, form, "Invite a partner", "Create invitation",
+                               "Creates a pending connection and a one-time token A.")
+
+    def _form_page(self, request: HttpRequest, form: forms.Form, title: str, submit: str,
+                   help_text: str) -> TemplateResponse:
+        context = {**self.admin_site.each_context(request), "form": form, "title": title,
+                   "submit": submit, "help": help_text, "opts": self.model._meta}
+        return TemplateResponse(request, "admin/partners/partnerconnection/form_page.html",
+                                context)
+
+    def _run(self, request: HttpRequest, queryset: QuerySet, label: str, operation) -> None:
+        for connection in queryset:
+            try:
+                operation(connection)
+            except services.RegistrationFailed as exc:
+                self.message_user(request, f"{connection}: {label} failed: {exc}", messages.ERROR)
+            else:
+                self.message_user(request, f"{connection}: {label} done.", messages.SUCCESS)
+
+    @admin.action(description="Update credentials at the partner (PUT, rotates tokens)")
+    def update_credentials(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self._run(request, queryset, "update",
+                  lambda c: services.connection_update_with_partner(connection=c))
+
+    @admin.action(description="Unregister at the partner (DELETE) and revoke access")
+    def unregister(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self._run(request, queryset, "unregister",
+                  lambda c: services.connection_unregister_with_partner(connection=c, force=True))
+
+    @admin.action(description="Suspend (refuse the partner's token)")
+    def suspend(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self._run(request, queryset, "suspend",
+                  lambda c: services.connection_set_suspended(connection=c, suspended=True))
+
+    @admin.action(description="Resume a suspended connection")
+    def resume(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self._run(request, queryset, "resume",
+                  lambda c: services.connection_set_suspended(connection=c, suspended=False))

@@ -1,0 +1,26 @@
+import secrets
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+
+from apps.partners.services import party_upsert_own
+from echargo.ocpi.registry import versions_url
+
+
+class Command(BaseCommand):
+    help = "Seed the demo operator (TR*ECH, CPO and eMSP) and a staff login; safe to run again."
+
+    def handle(self, *args: object, **options: object) -> None:
+        party_upsert_own(country_code="TR", party_id="ECH", roles=["CPO", "EMSP"],
+                         name="echargo Demo Operator", website="https://echargo.example")
+        User = get_user_model()
+        user = User.objects.filter(username="staff").first()
+        if user is None:
+            password = secrets.token_urlsafe(9)
+            User.objects.create_superuser("staff", "staff@echargo.example", password)
+            login = f"staff / {password}"
+        else:
+            login = "staff / (the password printed when it was first created)"
+        self.stdout.write("Demo operator TR*ECH (CPO + eMSP) is ready.")
+        self.stdout.write(f"Admin:        http://127.0.0.1:8000/admin/   login {login}")
+        self.stdout.write(f"OCPI versions: {versions_url()}")

@@ -1,0 +1,132 @@
+"""Roaming parties and the connections that carry them (DESIGN.md: a Party is not a connection)."""
+
+from __future__ import annotations
+
+from django.db import models
+from simple_history.models import HistoricalRecords
+
+from echargo.history import history_user
+
+
+class Role(models.TextChoices):
+    CPO = "CPO"
+    EMSP = "EMSP"
+    HUB = "HUB"
+    NAP = "NAP"
+    NSP = "NSP"
+    OTHER = "OTHER"
+    SCSP = "SCSP"
+
+
+class PartnerConnection(models.Model):
+    """One OCPI credentials relationship: a versions URL, tokens both ways, endpoints."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        CONNECTED = "connected"
+        SUSPENDED = "suspended"
+        UNREGISTERED = "unregistered"
+
+    class AuthEncoding(models.TextChoices):
+        BASE64 = "base64", "Base64 (OCPI 2.2.1)"
+        RAW = "raw", "Raw token (older peers)"
+
+    name = models.CharField(max_length=100)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    versions_url = models.URLField(max_length=255, blank=True)
+    version = models.CharField(max_length=10, blank=True, help_text="Negotiated OCPI version.")
+    endpoints = models.JSONField(default=list, blank=True,
+                                 help_text="The partner's endpoints: identifier, role, url.")
+    # The token the partner issued to us, encrypted: we need it back for every call we make.
+    outgoing_token_encrypted = models.TextField(blank=True, editable=False)
+    auth_encoding = models.CharField(
+        max_length=8, choices=AuthEncoding.choices, default=AuthEncoding.BASE64,
+        help_text="How our Authorization header carries the token on calls to this partner.",
+    )
+    last_error = models.TextField(blank=True)
+    registered_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    history = HistoricalRecords(excluded_fields=["outgoing_token_encrypted"], get_user=history_user)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def endpoint_url(self, identifier: str, role: str | None = None) -> str | None:
+        """The partner's URL for a module (and interface role), if it announced one."""
+        for endpoint in self.endpoints or []:
+            if endpoint.get("identifier") == identifier and (
+                role is None or endpoint.get("role") == role
+            ):
+                return endpoint.get("url")
+        return None
+
+
+class Party(models.Model):
+    """A role of an operator: (country_code, party_id, role). Ours, or carried by a connection."""
+
+    country_code = models.CharField(max_length=2, help_text="ISO 3166-1 alpha-2, upper case.")
+    party_id = models.CharField(max_length=3, help_text="CiString(3), stored upper case.")
+    role = models.CharField(max_length=5, choices=Role.choices)
+    name = models.CharField(max_length=100)
+    website = models.URLField(max_length=255, blank=True)
+    logo = models.JSONField(null=True, blank=True, help_text="OCPI Image object, if any.")
+    is_own = models.BooleanField(default=False, help_text="One of the parties this platform hosts.")
+    connection = models.ForeignKey(
+        PartnerConnection, null=True, blank=True, on_delete=models.PROTECT, related_name="parties"
+    )
+    last_updated = models.DateTimeField(auto_now=True, db_index=True)
+
+    history = HistoricalRecords(get_user=history_user)
+
+    class Meta:
+        verbose_name_plural = "parties"
+        ordering = ["country_code", "party_id", "role"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["country_code", "party_id", "role"], name="party_unique_role"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(is_own=False) | models.Q(connection__isnull=True),
+                name="own_party_has_no_connection",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.country_code}*{self.party_id} ({self.role})"
+
+    @property
+    def business_details(self) -> dict:
+        details: dict = {"name": self.name}
+        if self.website:
+            details["website"] = self.website
+        if self.logo:
+            details["logo"] = self.logo
+        return details
+
+
+class AccessToken(models.Model):
+    """A credentials token we issued, stored as a keyed hash (lookup) and encrypted (GET /credentials)."""
+
+    class Kind(models.TextChoices):
+        # Token A: one-time, handed out of band; only versions and credentials accept it.
+        REGISTRATION = "A", "Registration (token A)"
+        # The token a partner uses for every call once registered (token B or C in the spec).
+        ACCESS = "C", "Access"
+
+    connection = models.ForeignKey(PartnerConnection, on_delete=models.CASCADE, related_name="tokens")
+    kind = models.CharField(max_length=1, choices=Kind.choices)
+    token_hash = models.CharField(max_length=64, unique=True)
+    token_encrypted = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} token of {self.connection_id}"

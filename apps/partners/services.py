@@ -1,0 +1,445 @@
+"""Credentials handshake both ways, and the life of a partner connection.
+
+As server (a partner registers with us): `credentials_register_from_partner`,
+`credentials_update_from_partner`, `credentials_unregister_from_partner`.
+As client (we register with a partner): `connection_register_with_partner`,
+`connection_update_with_partner`, `connection_unregister_with_partner`.
+OCPI 2.2.1 credentials.asciidoc; DIGEST.md section 2.3 for the token A -> B -> C exchange.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from apps.audit.services import audit_event_record
+from echargo.ocpi.client import OcpiClient, OcpiClientError
+from echargo.ocpi.exceptions import (
+    InvalidParameters,
+    NoMatchingEndpoints,
+    OcpiError,
+    UnableToUseClientApi,
+    UnsupportedVersion,
+)
+from echargo.ocpi.registry import VERSION, versions_url
+from echargo.ocpi.routing import ci
+from echargo.ocpi.urlguard import UnsafeUrl, check_partner_url
+
+from . import token_vault
+from .models import AccessToken, PartnerConnection, Party
+from .wire import CredentialsSerializer, VersionDetailsSerializer, VersionSerializer, parse_or_none
+
+
+class NotRegistered(OcpiError):
+    """OCPI 2.2.1 credentials: PUT/DELETE before registration, POST after it -> HTTP 405."""
+
+    http_status = 405
+    default_message = "Method not allowed in the current registration state."
+
+
+class RegistrationFailed(Exception):
+    """Registering with (or updating, unregistering at) a partner did not complete."""
+
+
+RoleKey = tuple[str, str, str]
+
+
+def _role_keys(roles: Iterable[dict[str, Any]]) -> set[RoleKey]:
+    return {(r["role"], ci(r["country_code"]), ci(r["party_id"])) for r in roles}
+
+
+# --- Our own parties -----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def party_upsert_own(
+    *, country_code: str, party_id: str, roles: Iterable[str], name: str, website: str = ""
+) -> list[Party]:
+    """Create or update the parties this platform hosts (one per role)."""
+    parties = []
+    for role in roles:
+        party, _ = Party.objects.update_or_create(
+            country_code=ci(country_code),
+            party_id=ci(party_id),
+            role=role,
+            defaults={"name": name, "website": website, "is_own": True, "connection": None},
+        )
+        parties.append(party)
+    return parties
+
+
+def our_credentials(token: str) -> dict[str, Any]:
+    """The credentials object we hand a partner: its token, our versions URL, our roles."""
+    return {
+        "token": token,
+        "url": versions_url(),
+        "roles": [
+            {
+                "role": party.role,
+                "business_details": party.business_details,
+                "party_id": party.party_id,
+                "country_code": party.country_code,
+            }
+            for party in Party.objects.filter(is_own=True)
+        ],
+    }
+
+
+# --- Shared steps --------------------------------------------------------------------------------
+
+
+def _client(connection: PartnerConnection, token: str) -> OcpiClient:
+    return OcpiClient(token, encoding=connection.auth_encoding, connection_id=connection.pk)
+
+
+def _fetch_endpoints(
+    connection: PartnerConnection, *, versions_url: str, token: str
+) -> list[dict[str, str]]:
+    """GET the partner's versions and 2.2.1 details with `token`; its endpoint list."""
+    try:
+        check_partner_url(versions_url)
+    except UnsafeUrl as exc:
+        raise UnableToUseClientApi(str(exc)) from exc
+    with _client(connection, token) as client:
+        try:
+            versions = client.get(versions_url, module="versions").data
+        except OcpiClientError as exc:
+            raise UnableToUseClientApi(f"GET {versions_url} failed: {exc}") from exc
+        offered = parse_or_none(VersionSerializer, versions, many=True)
+        if offered is None:
+            raise UnableToUseClientApi(f"{versions_url} did not answer a list of versions.")
+        details_url = next((v["url"] for v in offered if v["version"] == VERSION), None)
+        if details_url is None:
+            raise UnsupportedVersion(
+                f"The partner offers {[v['version'] for v in offered]}, we speak {VERSION}."
+            )
+        try:
+            details = client.get(details_url, module="versions").data
+        except OcpiClientError as exc:
+            raise UnableToUseClientApi(f"GET {details_url} failed: {exc}") from exc
+    parsed = parse_or_none(VersionDetailsSerializer, details)
+    if parsed is None or parsed["version"] != VERSION:
+        raise UnableToUseClientApi(f"{details_url} did not answer 2.2.1 version details.")
+    endpoints = [dict(e) for e in parsed["endpoints"]]
+    if not any(e["identifier"] == "credentials" for e in endpoints):
+        raise NoMatchingEndpoints("The partner announces no credentials endpoint.")
+    return endpoints
+
+
+def _check_roles_available(connection: PartnerConnection, roles: set[RoleKey]) -> None:
+    """A party is ours, or carried by one live connection: never claimed twice."""
+    for role, country_code, party_id in sorted(roles):
+        clash = (
+            Party.objects.filter(country_code=country_code, party_id=party_id, role=role)
+            .exclude(connection=connection)
+            .exclude(connection__status=PartnerConnection.Status.UNREGISTERED)
+            .first()
+        )
+        if clash is not None:
+            owner = "this platform" if clash.is_own else f"connection {clash.connection}"
+            raise InvalidParameters(f"{clash} is already registered by {owner}.")
+
+
+def _sync_parties(connection: PartnerConnection, roles: list[dict[str, Any]]) -> None:
+    for role in roles:
+        details = role["business_details"]
+        logo = details.get("logo")
+        Party.objects.update_or_create(
+            country_code=ci(role["country_code"]),
+            party_id=ci(role["party_id"]),
+            role=role["role"],
+            defaults={
+                "name": details["name"],
+                "website": details.get("website") or "",
+                "logo": dict(logo) if logo else None,
+                "is_own": False,
+                "connection": connection,
+            },
+        )
+
+
+def _issue_token(connection: PartnerConnection, kind: str,
+                 expires_at: dt.datetime | None = None) -> tuple[AccessToken, str]:
+    token = token_vault.new_token()
+    row = AccessToken.objects.create(
+        connection=connection,
+        kind=kind,
+        token_hash=token_vault.token_hash(token),
+        token_encrypted=token_vault.encrypt(token),
+        expires_at=expires_at,
+    )
+    return row, token
+
+
+def _connected(connection: PartnerConnection, *, versions_url: str,
+               endpoints: list[dict[str, str]], outgoing_token: str) -> None:
+    connection.versions_url = versions_url
+    connection.version = VERSION
+    connection.endpoints = endpoints
+    connection.outgoing_token_encrypted = token_vault.encrypt(outgoing_token)
+    connection.status = PartnerConnection.Status.CONNECTED
+    connection.last_error = ""
+    connection.registered_at = connection.registered_at or timezone.now()
+
+
+def outgoing_token(connection: PartnerConnection) -> str:
+    """The token the partner issued us, for calls to it."""
+    if not connection.outgoing_token_encrypted:
+        raise RegistrationFailed(f"{connection} holds no token to call the partner with.")
+    return token_vault.decrypt(connection.outgoing_token_encrypted)
+
+
+def partner_client(connection: PartnerConnection) -> OcpiClient:
+    """An OCPI client that calls this partner with the token it issued us."""
+    return _client(connection, outgoing_token(connection))
+
+
+# --- As server: a partner registers with us -------------------------------------------------------
+
+
+@transaction.atomic
+def connection_invite(*, name: str) -> tuple[PartnerConnection, str]:
+    """A pending connection and its one-time token A, to hand to the partner out of band."""
+    connection = PartnerConnection.objects.create(name=name)
+    expires = timezone.now() + dt.timedelta(hours=settings.OCPI_TOKEN_A_TTL_HOURS)
+    _, token_a = _issue_token(connection, AccessToken.Kind.REGISTRATION, expires)
+    audit_event_record(connection_id=connection.pk, verb="connection.invited",
+                       message=f"Invitation created for {name}; token A expires {expires:%Y-%m-%d %H:%M}Z.")
+    return connection, token_a
+
+
+def credentials_register_from_partner(
+    *, connection: PartnerConnection, token: AccessToken, credentials: dict[str, Any]
+) -> dict[str, Any]:
+    """POST /credentials: the partner registers with its token A; answer with its new token C.
+
+    The partner's versions and details are fetched with its token B before anything is stored;
+    on any failure nothing changes and token A keeps working until it expires.
+    """
+    if token.kind != AccessToken.Kind.REGISTRATION or connection.status != PartnerConnection.Status.PENDING:
+        raise NotRegistered("Already registered: use PUT to update or DELETE to unregister.")
+    roles = _role_keys(credentials["roles"])
+    _check_roles_available(connection, roles)
+    endpoints = _fetch_endpoints(connection, versions_url=credentials["url"], token=credentials["token"])
+    with transaction.atomic():
+        connection = PartnerConnection.objects.select_for_update().get(pk=connection.pk)
+        if connection.status != PartnerConnection.Status.PENDING:
+            raise NotRegistered("Already registered.")
+        _check_roles_available(connection, roles)
+        _connected(connection, versions_url=credentials["url"], endpoints=endpoints,
+                   outgoing_token=credentials["token"])
+        connection._change_reason = "Registered by the partner (credentials POST)"
+        connection.save()
+        _sync_parties(connection, credentials["roles"])
+        # Token A dies at registration (OCPI 2.2.1 credentials, registration step 7).
+        connection.tokens.all().delete()
+        _, token_c = _issue_token(connection, AccessToken.Kind.ACCESS)
+        audit_event_record(connection_id=connection.pk, verb="connection.registered",
+                           message=f"{connection} registered with us as {_describe(roles)}.")
+    return our_credentials(token_c)
+
+
+def credentials_update_from_partner(
+    *, connection: PartnerConnection, credentials: dict[str, Any]
+) -> dict[str, Any]:
+    """PUT /credentials: new token for us, refreshed endpoints; answer with a new token for them.
+
+    The parties agreed at registration cannot change here (staff re-invite instead). If the
+    partner's API cannot be used with its new token, nothing changes and the old tokens work.
+    """
+    if connection.status != PartnerConnection.Status.CONNECTED:
+        raise NotRegistered("Not registered: POST first.")
+    roles = _role_keys(credentials["roles"])
+    current = set(connection.parties.values_list("role", "country_code", "party_id"))
+    if roles != current:
+        raise InvalidParameters(
+            "The roles of a connection cannot change in an update; ask the operator to re-invite."
+        )
+    endpoints = _fetch_endpoints(connection, versions_url=credentials["url"], token=credentials["token"])
+    with transaction.atomic():
+        connection = PartnerConnection.objects.select_for_update().get(pk=connection.pk)
+        _connected(connection, versions_url=credentials["url"], endpoints=endpoints,
+                   outgoing_token=credentials["token"])
+        connection._change_reason = "Updated by the partner (credentials PUT)"
+        connection.save()
+        _sync_parties(connection, credentials["roles"])
+        connection.tokens.all().delete()
+        _, token_c = _issue_token(connection, AccessToken.Kind.ACCESS)
+        audit_event_record(connection_id=connection.pk, verb="connection.updated",
+                           message=f"{connection} updated its credentials; tokens rotated.")
+    return our_credentials(token_c)
+
+
+@transaction.atomic
+def credentials_unregister_from_partner(*, connection: PartnerConnection) -> None:
+    """DELETE /credentials: the partner unregisters; every token of the connection dies."""
+    if connection.status != PartnerConnection.Status.CONNECTED:
+        raise NotRegistered("Not registered.")
+    _revoke(connection, reason="Unregistered by the partner (credentials DELETE)")
+
+
+def credentials_for_caller(*, token: AccessToken) -> dict[str, Any]:
+    """GET /credentials: the token the caller uses to reach us, our URL and roles."""
+    return our_credentials(token_vault.decrypt(token.token_encrypted))
+
+
+def _revoke(connection: PartnerConnection, *, reason: str) -> None:
+    connection.tokens.all().delete()
+    connection.outgoing_token_encrypted = ""
+    connection.status = PartnerConnection.Status.UNREGISTERED
+    connection._change_reason = reason
+    connection.save()
+    audit_event_record(connection_id=connection.pk, verb="connection.unregistered",
+                       message=f"{connection}: {reason}.")
+
+
+# --- As client: we register with a partner --------------------------------------------------------
+
+
+def connection_register_with_partner(
+    *, versions_url: str, token_a: str, name: str
+) -> PartnerConnection:
+    """Register with a partner from its versions URL and token A (we are the credentials sender).
+
+    Raises RegistrationFailed with a reason staff can act on; the connection stays pending with
+    `last_error` set.
+    """
+    connection = PartnerConnection.objects.create(
+        name=name, versions_url=versions_url, outgoing_token_encrypted=token_vault.encrypt(token_a)
+    )
+    connection_register(connection=connection)
+    return connection
+
+
+def connection_register(*, connection: PartnerConnection) -> None:
+    """Run the registration of a pending connection whose partner token A we hold."""
+    if connection.status != PartnerConnection.Status.PENDING:
+        raise RegistrationFailed(f"{connection} is {connection.status}, not pending.")
+    token_a = outgoing_token(connection)
+    try:
+        endpoints = _fetch_endpoints(connection, versions_url=connection.versions_url, token=token_a)
+    except OcpiError as exc:
+        _fail(connection, f"OCPI {int(exc.status_code)}: {exc.message}")
+    # Token B must be usable before the POST: the partner calls our versions with it meanwhile.
+    token_b_row, token_b = _issue_token(connection, AccessToken.Kind.ACCESS)
+    answer = _send_credentials(connection, "POST", endpoints, token_a, token_b, token_b_row)
+    _check_roles_or_fail(connection, answer, token_b_row)
+    with transaction.atomic():
+        _connected(connection, versions_url=answer["url"], endpoints=endpoints,
+                   outgoing_token=answer["token"])
+        connection._change_reason = "Registered with the partner (our credentials POST)"
+        connection.save()
+        _sync_parties(connection, answer["roles"])
+        audit_event_record(connection_id=connection.pk, verb="connection.registered",
+                           message=f"We registered with {connection} "
+                                   f"({_describe(_role_keys(answer['roles']))}).")
+
+
+def connection_update_with_partner(*, connection: PartnerConnection) -> None:
+    """PUT our credentials to the partner: refresh its endpoints and rotate tokens both ways.
+
+    If the partner refuses or cannot be reached, the old tokens keep working on both sides.
+    """
+    if connection.status != PartnerConnection.Status.CONNECTED:
+        raise RegistrationFailed(f"{connection} is {connection.status}, not connected.")
+    current = outgoing_token(connection)
+    try:
+        endpoints = _fetch_endpoints(connection, versions_url=connection.versions_url, token=current)
+    except OcpiError as exc:
+        _fail(connection, f"OCPI {int(exc.status_code)}: {exc.message}")
+    new_row, new_token = _issue_token(connection, AccessToken.Kind.ACCESS)
+    answer = _send_credentials(connection, "PUT", endpoints, current, new_token, new_row)
+    with transaction.atomic():
+        _connected(connection, versions_url=answer["url"], endpoints=endpoints,
+                   outgoing_token=answer["token"])
+        connection._change_reason = "Updated at the partner (our credentials PUT)"
+        connection.save()
+        _sync_parties(connection, answer["roles"])
+        connection.tokens.exclude(pk=new_row.pk).delete()
+        audit_event_record(connection_id=connection.pk, verb="connection.updated",
+                           message=f"We updated our credentials at {connection}; tokens rotated.")
+
+
+def connection_unregister_with_partner(*, connection: PartnerConnection, force: bool = False) -> None:
+    """DELETE our credentials at the partner, then revoke every token of the connection.
+
+    With `force`, access is revoked here even when the partner cannot be reached.
+    """
+    if connection.status != PartnerConnection.Status.CONNECTED:
+        raise RegistrationFailed(f"{connection} is {connection.status}, not connected.")
+    url = connection.endpoint_url("credentials")
+    error = ""
+    try:
+        with partner_client(connection) as client:
+            client.delete(url or "", module="credentials")
+    except OcpiClientError as exc:
+        error = str(exc)
+        if not force:
+            _fail(connection, f"DELETE {url} failed: {error}")
+    with transaction.atomic():
+        reason = "Unregistered at the partner (our credentials DELETE)"
+        _revoke(connection, reason=reason + (f"; partner unreachable: {error}" if error else ""))
+
+
+@transaction.atomic
+def connection_set_suspended(*, connection: PartnerConnection, suspended: bool) -> None:
+    """Staff pause (or resume) a connected partner: its token is refused while suspended."""
+    allowed_from = PartnerConnection.Status.CONNECTED if suspended else PartnerConnection.Status.SUSPENDED
+    if connection.status != allowed_from:
+        raise RegistrationFailed(f"{connection} is {connection.status}.")
+    connection.status = (
+        PartnerConnection.Status.SUSPENDED if suspended else PartnerConnection.Status.CONNECTED
+    )
+    connection._change_reason = "Suspended by staff" if suspended else "Resumed by staff"
+    connection.save()
+    audit_event_record(connection_id=connection.pk,
+                       verb="connection.suspended" if suspended else "connection.resumed",
+                       message=connection._change_reason)
+
+
+def _send_credentials(
+    connection: PartnerConnection,
+    method: str,
+    endpoints: list[dict[str, str]],
+    auth_token: str,
+    our_token: str,
+    our_token_row: AccessToken,
+) -> dict[str, Any]:
+    url = next(e["url"] for e in endpoints if e["identifier"] == "credentials")
+    try:
+        with _client(connection, auth_token) as client:
+            result = client.request(method, url, body=our_credentials(our_token),
+                                    module="credentials")
+    except OcpiClientError as exc:
+        our_token_row.delete()
+        _fail(connection, f"{method} {url} failed: {exc}")
+    answer = parse_or_none(CredentialsSerializer, result.data)
+    if answer is None:
+        our_token_row.delete()
+        _fail(connection, f"{method} {url} answered no valid credentials object.")
+    return answer
+
+
+def _check_roles_or_fail(connection: PartnerConnection, answer: dict[str, Any],
+                         token_row: AccessToken) -> None:
+    try:
+        _check_roles_available(connection, _role_keys(answer["roles"]))
+    except InvalidParameters as exc:
+        token_row.delete()
+        _fail(connection, exc.message)
+
+
+def _fail(connection: PartnerConnection, error: str) -> None:
+    connection.last_error = error[:2000]
+    connection._change_reason = "Handshake failed"
+    connection.save(update_fields=["last_error", "updated_at"])
+    raise RegistrationFailed(error)
+
+
+def _describe(roles: set[RoleKey]) -> str:
+    return ", ".join(f"{cc}*{pid} {role}" for role, cc, pid in sorted(roles))

@@ -1,0 +1,81 @@
+"""What the protocol layer reports about every OCPI exchange, in and out.
+
+The protocol layer knows no app: it sends `exchange_completed` and the audit app listens. A
+failing listener is logged and ignored, so logging can never break the exchange itself.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.dispatch import Signal
+
+logger = logging.getLogger(__name__)
+
+exchange_completed = Signal()
+
+INBOUND = "in"
+OUTBOUND = "out"
+
+# Credentials tokens travel as {"token": "..."} in the credentials module; driver Token objects
+# are JSON objects under "token", which this pattern leaves alone.
+_TOKEN_VALUE = re.compile(r'("token"\s*:\s*)"(?:[^"\\]|\\.)*"')
+MASK = '"********"'
+
+
+def mask_secrets(body: str) -> str:
+    """Hide credentials token values in a JSON body."""
+    return _TOKEN_VALUE.sub(lambda m: m.group(1) + MASK, body)
+
+
+def body_text(raw: bytes | str | None, limit: int) -> str:
+    """Decode, mask and truncate a body for the log."""
+    if not raw:
+        return ""
+    text = raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else raw
+    text = mask_secrets(text)
+    if len(text) > limit:
+        return text[:limit] + f"... [truncated, {len(text)} characters]"
+    return text
+
+
+def ocpi_status_of(raw: bytes | str | None) -> int | None:
+    """The status_code of an envelope body, or None when the body is not one."""
+    if not raw:
+        return None
+    try:
+        parsed = json.loads(raw)
+    except (ValueError, TypeError, UnicodeDecodeError):
+        return None
+    code = parsed.get("status_code") if isinstance(parsed, dict) else None
+    return code if isinstance(code, int) else None
+
+
+@dataclass
+class Exchange:
+    direction: str
+    method: str
+    url: str
+    started_at: datetime
+    duration_ms: float
+    http_status: int | None
+    ocpi_status_code: int | None
+    request_id: str
+    correlation_id: str
+    module: str = ""
+    connection_id: int | None = None
+    request_body: str = ""
+    response_body: str = ""
+    error: str = ""
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+def report_exchange(exchange: Exchange) -> None:
+    """Tell the listeners; never raise."""
+    for _receiver, result in exchange_completed.send_robust(sender=Exchange, exchange=exchange):
+        if isinstance(result, Exception):
+            logger.warning("exchange listener failed: %r", result)

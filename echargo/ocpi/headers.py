@@ -1,0 +1,11 @@
+"""OCPI HTTP header names (OCPI 2.2.1 transport_and_format: unique message IDs, routing)."""
+
+REQUEST_ID = "X-Request-ID"
+CORRELATION_ID = "X-Correlation-ID"
+FROM_COUNTRY = "OCPI-from-country-code"
+FROM_PARTY = "OCPI-from-party-id"
+TO_COUNTRY = "OCPI-to-country-code"
+TO_PARTY = "OCPI-to-party-id"
+TOTAL_COUNT = "X-Total-Count"
+LIMIT = "X-Limit"
+LINK = "Link"

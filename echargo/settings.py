@@ -1,0 +1,186 @@
+"""echargo settings, driven by the environment with embedded defaults.
+
+With nothing set, echargo runs the zero-setup demo: SQLite beside manage.py and Celery tasks
+executed inline. DATABASE_URL and REDIS_URL switch to PostgreSQL and a real broker.
+Secrets also accept a ``<NAME>_FILE`` variant pointing at a file that holds the value.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+
+
+def secret(name: str, default: str = "") -> str:
+    """Read a secret from NAME, or from the file named by NAME_FILE (docker/k8s secrets)."""
+    path = os.environ.get(f"{name}_FILE")
+    if path:
+        return Path(path).read_text().strip()
+    return env.str(name, default=default)
+
+
+# --- Core ------------------------------------------------------------------------------------
+
+# ECHARGO_PRODUCTION=1 turns on the strict defaults: a real SECRET_KEY, https-only partner
+# URLs with no private addresses, secure cookies.
+PRODUCTION = env.bool("ECHARGO_PRODUCTION", default=False)
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
+_DEMO_SECRET_KEY = "echargo-demo-insecure-key-change-me-in-production-0123456789"
+SECRET_KEY = secret("SECRET_KEY", _DEMO_SECRET_KEY)
+if PRODUCTION and SECRET_KEY == _DEMO_SECRET_KEY:
+    raise ImproperlyConfigured("ECHARGO_PRODUCTION is set: SECRET_KEY (or SECRET_KEY_FILE) too.")
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "simple_history",
+    "django_celery_beat",
+    "apps.partners",
+    "apps.audit",
+    "apps.locations",
+    "apps.tariffs",
+    "apps.tokens",
+    "apps.sessions",
+    "apps.cdrs",
+]
+
+MIDDLEWARE = [
+    "echargo.ocpi.middleware.OcpiExchangeMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "simple_history.middleware.HistoryRequestMiddleware",
+]
+
+# OCPI peers call URLs with and without a trailing slash; a redirect would break their POST/PUT.
+APPEND_SLASH = False
+
+ROOT_URLCONF = "echargo.urls"
+WSGI_APPLICATION = "echargo.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database --------------------------------------------------------------------------------
+
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Time and language -----------------------------------------------------------------------
+
+# OCPI timestamps are UTC; a timestamp without offset is read as UTC because of this setting.
+USE_TZ = True
+TIME_ZONE = "UTC"
+LANGUAGE_CODE = "en-us"
+USE_I18N = True
+
+# --- Static files ----------------------------------------------------------------------------
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+
+# --- Security --------------------------------------------------------------------------------
+
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=PRODUCTION)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+# --- REST framework (OCPI) -------------------------------------------------------------------
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["apps.partners.authentication.OcpiTokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["apps.partners.permissions.IsConnectedPartner"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["echargo.ocpi.parsers.OcpiJSONParser"],
+    "EXCEPTION_HANDLER": "echargo.ocpi.exceptions.ocpi_exception_handler",
+    "UNAUTHENTICATED_USER": None,
+    # OCPI numbers are JSON numbers, not strings (see STYLE.md, trap 3).
+    "COERCE_DECIMAL_TO_STRING": False,
+}
+
+# --- OCPI ------------------------------------------------------------------------------------
+
+# The public base URL partners reach us at; our versions URL is OCPI_BASE_URL + /ocpi/versions.
+OCPI_BASE_URL = env.str("OCPI_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# Server-side cap on list pages (announced as X-Limit).
+OCPI_MAX_PAGE_LIMIT = env.int("OCPI_MAX_PAGE_LIMIT", default=100)
+# Outgoing calls: (connect, read) seconds, and a cap on a partner's response body.
+OCPI_CLIENT_TIMEOUT = (
+    env.float("OCPI_CLIENT_CONNECT_TIMEOUT", default=3.05),
+    env.float("OCPI_CLIENT_READ_TIMEOUT", default=15.0),
+)
+OCPI_CLIENT_MAX_RESPONSE_BYTES = env.int("OCPI_CLIENT_MAX_RESPONSE_BYTES", default=20 * 1024 * 1024)
+# Registration only calls partner URLs that are safe: https, public addresses. The demo and the
+# tests run partners on loopback, so the guard is strict only in production.
+OCPI_REQUIRE_HTTPS = env.bool("OCPI_REQUIRE_HTTPS", default=PRODUCTION)
+OCPI_ALLOW_PRIVATE_URLS = env.bool("OCPI_ALLOW_PRIVATE_URLS", default=not PRODUCTION)
+# A one-time token A handed to a partner stops working after this many hours.
+OCPI_TOKEN_A_TTL_HOURS = env.int("OCPI_TOKEN_A_TTL_HOURS", default=72)
+# Key for the keyed hash and encryption of credentials tokens; defaults to one derived from
+# SECRET_KEY, so rotating SECRET_KEY invalidates stored tokens unless this is set on its own.
+OCPI_TOKEN_KEY = secret("OCPI_TOKEN_KEY", SECRET_KEY)
+# Bodies kept in the exchange log are cut to this many characters.
+OCPI_EXCHANGE_LOG_MAX_BODY = env.int("OCPI_EXCHANGE_LOG_MAX_BODY", default=20_000)
+
+# --- Celery ----------------------------------------------------------------------------------
+
+REDIS_URL = env.str("REDIS_URL", default="")
+CELERY_BROKER_URL = REDIS_URL or "memory://"
+# No broker configured: run tasks inline so the demo needs no Redis.
+CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TIMEZONE = "UTC"
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+
+# --- Logging ---------------------------------------------------------------------------------
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

@@ -1,0 +1,14 @@
+"""Test overrides: the environment still picks the database (PostgreSQL in CI) and broker."""
+
+from .settings import *  # noqa: F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# Partners in tests live on loopback.
+OCPI_ALLOW_PRIVATE_URLS = True
+OCPI_REQUIRE_HTTPS = False
+# Short timeouts keep failure-path tests fast.
+OCPI_CLIENT_TIMEOUT = (2.0, 5.0)
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
