@@ -57,3 +57,20 @@ def hub(db):
         PartyFactory(country_code="DE", party_id=party_id, role="CPO", connection=connection)
     issue_token(connection, "hub-token")
     return connection
+
+
+@pytest.fixture(scope="session")
+def peer(tmp_path_factory):
+    """A second echargo instance (NL*PEE, CPO + eMSP) over real HTTP on loopback."""
+    from tests.peer import PeerInstance
+
+    instance = PeerInstance(tmp_path_factory.mktemp("peer")).start()
+    yield instance
+    instance.stop()
+
+
+@pytest.fixture
+def ocpi_live(live_server, settings, our_parties):
+    """Our own instance served over real HTTP; partners reach our versions URL through it."""
+    settings.OCPI_BASE_URL = live_server.url
+    return live_server

@@ -1,0 +1,83 @@
+"""A second echargo instance on loopback: its own process, database, tokens and port.
+
+Tests talk to it over real HTTP only; `manage()` runs its management commands the way an
+operator would on that machine.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class PeerInstance:
+    def __init__(self, workdir: Path, country_code: str = "NL", party_id: str = "PEE") -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.versions_url = f"{self.url}/ocpi/versions"
+        self.env = {
+            **{k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")},
+            "DJANGO_SETTINGS_MODULE": "echargo.settings",
+            "DATABASE_URL": f"sqlite:///{workdir / 'peer.sqlite3'}",
+            "OCPI_BASE_URL": self.url,
+            "SECRET_KEY": "peer-instance-secret-key-for-tests-only-0123456789",
+            "OCPI_CLIENT_CONNECT_TIMEOUT": "2",
+            "OCPI_CLIENT_READ_TIMEOUT": "10",
+        }
+        self.country_code, self.party_id = country_code, party_id
+        self.process: subprocess.Popen | None = None
+        self.log = workdir / "peer.log"
+
+    def manage(self, *args: str) -> str:
+        result = subprocess.run(
+            [sys.executable, "manage.py", *args], cwd=ROOT, env=self.env,
+            capture_output=True, text=True, timeout=120, check=False,
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"peer manage.py {' '.join(args)} failed:\n{result.stderr}")
+        return result.stdout
+
+    def start(self) -> PeerInstance:
+        self.manage("migrate", "--noinput")
+        self.manage("ocpi_party", self.country_code, self.party_id, "--roles", "CPO", "EMSP",
+                    "--name", "Peer Charging")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "echargo.wsgi", "--bind", f"127.0.0.1:{self.port}",
+             "--workers", "1", "--threads", "8", "--timeout", "60"],
+            cwd=ROOT, env=self.env, stdout=self.log.open("w"), stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                requests.get(self.versions_url, timeout=1)
+                return self
+            except requests.ConnectionError:
+                time.sleep(0.2)
+        self.stop()
+        raise RuntimeError(f"peer did not start: {self.log.read_text()}")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+
+    def invite(self, name: str) -> tuple[str, str]:
+        """Our versions URL and token A, as the peer's operator prints them."""
+        out = self.manage("ocpi_invite", name)
+        return (re.search(r"versions_url: (\S+)", out).group(1),
+                re.search(r"token_a: (\S+)", out).group(1))
