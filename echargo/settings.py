@@ -32,7 +32,7 @@ def secret(name: str, default: str = "") -> str:
 # URLs with no private addresses, secure cookies.
 PRODUCTION = env.bool("ECHARGO_PRODUCTION", default=False)
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
-_DEMO_SECRET_KEY = "echargo-demo-insecure-key-change-me-in-production-0123456789"
+_DEMO_SECRET_KEY = "echargo-demo-insecure-key-change-me-in-production-0123456789"  # noqa: S105 (the demo key; production refuses it)
 SECRET_KEY = secret("SECRET_KEY", _DEMO_SECRET_KEY)
 if PRODUCTION and SECRET_KEY == _DEMO_SECRET_KEY:
     raise ImproperlyConfigured("ECHARGO_PRODUCTION is set: SECRET_KEY (or SECRET_KEY_FILE) too.")
@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "simple_history",
     "django_celery_beat",
+    "echargo",
     "apps.partners",
     "apps.audit",
     "apps.locations",
@@ -158,6 +159,7 @@ OCPI_TOKEN_A_TTL_HOURS = env.int("OCPI_TOKEN_A_TTL_HOURS", default=72)
 OCPI_TOKEN_KEY = secret("OCPI_TOKEN_KEY", SECRET_KEY)
 # Bodies kept in the exchange log are cut to this many characters.
 OCPI_EXCHANGE_LOG_MAX_BODY = env.int("OCPI_EXCHANGE_LOG_MAX_BODY", default=20_000)
+OCPI_EXCHANGE_LOG_RETENTION_DAYS = env.int("OCPI_EXCHANGE_LOG_RETENTION_DAYS", default=180)
 
 # --- Celery ----------------------------------------------------------------------------------
 

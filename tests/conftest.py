@@ -37,15 +37,21 @@ def api() -> OcpiTestClient:
 
 @pytest.fixture
 def our_parties(db):
-    return party_upsert_own(country_code="TR", party_id="ECH", roles=["CPO", "EMSP"],
-                            name="echargo Test Operator")
+    return party_upsert_own(
+        country_code="TR", party_id="ECH", roles=["CPO", "EMSP"], name="echargo Test Operator"
+    )
 
 
 @pytest.fixture
 def bosphorus(db):
     connection = PartnerConnectionFactory(name="Bosphorus Mobility")
-    PartyFactory(country_code="TR", party_id="BOS", role="EMSP", connection=connection,
-                 name="Bosphorus Mobility")
+    PartyFactory(
+        country_code="TR",
+        party_id="BOS",
+        role="EMSP",
+        connection=connection,
+        name="Bosphorus Mobility",
+    )
     issue_token(connection, "bosphorus-token")
     return connection
 

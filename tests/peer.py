@@ -45,8 +45,13 @@ class PeerInstance:
 
     def manage(self, *args: str) -> str:
         result = subprocess.run(
-            [sys.executable, "manage.py", *args], cwd=ROOT, env=self.env,
-            capture_output=True, text=True, timeout=120, check=False,
+            [sys.executable, "manage.py", *args],
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
         )
         if result.returncode != 0:
             raise RuntimeError(f"peer manage.py {' '.join(args)} failed:\n{result.stderr}")
@@ -54,12 +59,35 @@ class PeerInstance:
 
     def start(self) -> PeerInstance:
         self.manage("migrate", "--noinput")
-        self.manage("ocpi_party", self.country_code, self.party_id, "--roles", "CPO", "EMSP",
-                    "--name", "Peer Charging")
+        self.manage(
+            "ocpi_party",
+            self.country_code,
+            self.party_id,
+            "--roles",
+            "CPO",
+            "EMSP",
+            "--name",
+            "Peer Charging",
+        )
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "echargo.wsgi", "--bind", f"127.0.0.1:{self.port}",
-             "--workers", "1", "--threads", "8", "--timeout", "60"],
-            cwd=ROOT, env=self.env, stdout=self.log.open("w"), stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "echargo.wsgi",
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                "--workers",
+                "1",
+                "--threads",
+                "8",
+                "--timeout",
+                "60",
+            ],
+            cwd=ROOT,
+            env=self.env,
+            stdout=self.log.open("w"),
+            stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -79,5 +107,7 @@ class PeerInstance:
     def invite(self, name: str) -> tuple[str, str]:
         """Our versions URL and token A, as the peer's operator prints them."""
         out = self.manage("ocpi_invite", name)
-        return (re.search(r"versions_url: (\S+)", out).group(1),
-                re.search(r"token_a: (\S+)", out).group(1))
+        return (
+            re.search(r"versions_url: (\S+)", out).group(1),
+            re.search(r"token_a: (\S+)", out).group(1),
+        )

@@ -21,10 +21,25 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(OcpiExchange)
 class OcpiExchangeAdmin(ReadOnlyAdmin):
-    list_display = ("created_at", "direction", "connection", "module", "method", "short_url",
-                    "http_status", "ocpi_status_code", "duration_ms")
-    list_filter = ("direction", "module", "http_status", "ocpi_status_code", "connection",
-                   ("created_at", admin.DateFieldListFilter))
+    list_display = (
+        "created_at",
+        "direction",
+        "connection",
+        "module",
+        "method",
+        "short_url",
+        "http_status",
+        "ocpi_status_code",
+        "duration_ms",
+    )
+    list_filter = (
+        "direction",
+        "module",
+        "http_status",
+        "ocpi_status_code",
+        "connection",
+        ("created_at", admin.DateFieldListFilter),
+    )
     list_select_related = ("connection",)
     search_fields = ("=request_id", "=correlation_id", "url")
     date_hierarchy = "created_at"

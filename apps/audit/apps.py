@@ -10,5 +10,6 @@ class AuditConfig(AppConfig):
 
         from .services import exchange_record_from_signal
 
-        exchange_completed.connect(exchange_record_from_signal, sender=Exchange,
-                                   dispatch_uid="audit-exchange-log")
+        exchange_completed.connect(
+            exchange_record_from_signal, sender=Exchange, dispatch_uid="audit-exchange-log"
+        )

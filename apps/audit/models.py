@@ -15,7 +15,10 @@ class OcpiExchange(models.Model):
     created_at = models.DateTimeField(db_index=True)
     direction = models.CharField(max_length=3, choices=Direction.choices)
     connection = models.ForeignKey(
-        "partners.PartnerConnection", null=True, blank=True, on_delete=models.SET_NULL,
+        "partners.PartnerConnection",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="exchanges",
     )
     module = models.CharField(max_length=32, blank=True)
@@ -53,7 +56,10 @@ class AuditEvent(models.Model):
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     verb = models.CharField(max_length=64, db_index=True)
     connection = models.ForeignKey(
-        "partners.PartnerConnection", null=True, blank=True, on_delete=models.SET_NULL,
+        "partners.PartnerConnection",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="audit_events",
     )
     object_type = models.CharField(max_length=64, blank=True)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
 from echargo.ocpi.exchange import Exchange
 
@@ -63,3 +66,9 @@ def exchange_record_from_signal(sender: Any, *, exchange: Exchange, **kwargs: An
     except Exception:
         logger.exception("Could not store the OCPI exchange %s", exchange.request_id)
 
+
+def exchange_log_purge(*, now: dt.datetime | None = None) -> int:
+    """Delete exchange-log rows older than OCPI_EXCHANGE_LOG_RETENTION_DAYS; how many went."""
+    cutoff = (now or timezone.now()) - dt.timedelta(days=settings.OCPI_EXCHANGE_LOG_RETENTION_DAYS)
+    deleted, _ = OcpiExchange.objects.filter(created_at__lt=cutoff).delete()
+    return deleted

@@ -27,8 +27,16 @@ class PartyAdmin(SimpleHistoryAdmin):
     def get_readonly_fields(self, request: HttpRequest, obj: Party | None = None) -> tuple:
         # A partner's party is what it told us at registration: only our own are edited here.
         if obj is not None and not obj.is_own:
-            return ("country_code", "party_id", "role", "name", "website", "logo", "is_own",
-                    "connection")
+            return (
+                "country_code",
+                "party_id",
+                "role",
+                "name",
+                "website",
+                "logo",
+                "is_own",
+                "connection",
+            )
         return ("connection",)
 
 
@@ -57,10 +65,14 @@ class PartyInline(admin.TabularInline):
 
 class ConnectForm(forms.Form):
     name = forms.CharField(max_length=100)
-    versions_url = forms.URLField(max_length=255, label="Partner's versions URL",
-                                   assume_scheme="https")
-    token_a = forms.CharField(max_length=64, label="Token A from the partner",
-                              widget=forms.PasswordInput(render_value=False))
+    versions_url = forms.URLField(
+        max_length=255, label="Partner's versions URL", assume_scheme="https"
+    )
+    token_a = forms.CharField(
+        max_length=64,
+        label="Token A from the partner",
+        widget=forms.PasswordInput(render_value=False),
+    )
 
 
 class InviteForm(forms.Form):
@@ -72,8 +84,17 @@ class PartnerConnectionAdmin(SimpleHistoryAdmin):
     list_display = ("name", "status", "version", "party_list", "registered_at", "last_error_short")
     list_filter = ("status", "version")
     search_fields = ("name", "versions_url", "parties__party_id")
-    readonly_fields = ("status", "versions_url", "version", "endpoints", "registered_at",
-                       "last_error", "created_at", "updated_at", "token_held")
+    readonly_fields = (
+        "status",
+        "versions_url",
+        "version",
+        "endpoints",
+        "registered_at",
+        "last_error",
+        "created_at",
+        "updated_at",
+        "token_held",
+    )
     fields = ("name", "auth_encoding", *readonly_fields)
     inlines = (PartyInline, AccessTokenInline)
     actions = ("update_credentials", "unregister", "suspend", "resume")
@@ -99,10 +120,16 @@ class PartnerConnectionAdmin(SimpleHistoryAdmin):
 
     def get_urls(self) -> list:
         return [
-            path("connect/", self.admin_site.admin_view(self.connect_view),
-                 name="partners_partnerconnection_connect"),
-            path("invite/", self.admin_site.admin_view(self.invite_view),
-                 name="partners_partnerconnection_invite"),
+            path(
+                "connect/",
+                self.admin_site.admin_view(self.connect_view),
+                name="partners_partnerconnection_connect",
+            ),
+            path(
+                "invite/",
+                self.admin_site.admin_view(self.invite_view),
+                name="partners_partnerconnection_invite",
+            ),
             *super().get_urls(),
         ]
 
@@ -118,9 +145,14 @@ class PartnerConnectionAdmin(SimpleHistoryAdmin):
                 return HttpResponseRedirect(
                     reverse("admin:partners_partnerconnection_change", args=[connection.pk])
                 )
-        return self._form_page(request, form, "Connect to a partner", "Connect",
-                               "Enter the versions URL and token A the partner gave you; echargo "
-                               "fetches its endpoints and registers with a fresh token.")
+        return self._form_page(
+            request,
+            form,
+            "Connect to a partner",
+            "Connect",
+            "Enter the versions URL and token A the partner gave you; echargo "
+            "fetches its endpoints and registers with a fresh token.",
+        )
 
     def invite_view(self, request: HttpRequest) -> HttpResponse:
         form = InviteForm(request.POST or None)
@@ -135,15 +167,26 @@ class PartnerConnectionAdmin(SimpleHistoryAdmin):
             return HttpResponseRedirect(
                 reverse("admin:partners_partnerconnection_change", args=[connection.pk])
             )
-        return self._form_page(request, form, "Invite a partner", "Create invitation",
-                               "Creates a pending connection and a one-time token A.")
+        return self._form_page(
+            request,
+            form,
+            "Invite a partner",
+            "Create invitation",
+            "Creates a pending connection and a one-time token A.",
+        )
 
-    def _form_page(self, request: HttpRequest, form: forms.Form, title: str, submit: str,
-                   help_text: str) -> TemplateResponse:
-        context = {**self.admin_site.each_context(request), "form": form, "title": title,
-                   "submit": submit, "help": help_text, "opts": self.model._meta}
-        return TemplateResponse(request, "admin/partners/partnerconnection/form_page.html",
-                                context)
+    def _form_page(
+        self, request: HttpRequest, form: forms.Form, title: str, submit: str, help_text: str
+    ) -> TemplateResponse:
+        context = {
+            **self.admin_site.each_context(request),
+            "form": form,
+            "title": title,
+            "submit": submit,
+            "help": help_text,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/partners/partnerconnection/form_page.html", context)
 
     def _run(self, request: HttpRequest, queryset: QuerySet, label: str, operation) -> None:
         for connection in queryset:
@@ -156,20 +199,36 @@ class PartnerConnectionAdmin(SimpleHistoryAdmin):
 
     @admin.action(description="Update credentials at the partner (PUT, rotates tokens)")
     def update_credentials(self, request: HttpRequest, queryset: QuerySet) -> None:
-        self._run(request, queryset, "update",
-                  lambda c: services.connection_update_with_partner(connection=c))
+        self._run(
+            request,
+            queryset,
+            "update",
+            lambda c: services.connection_update_with_partner(connection=c),
+        )
 
     @admin.action(description="Unregister at the partner (DELETE) and revoke access")
     def unregister(self, request: HttpRequest, queryset: QuerySet) -> None:
-        self._run(request, queryset, "unregister",
-                  lambda c: services.connection_unregister_with_partner(connection=c, force=True))
+        self._run(
+            request,
+            queryset,
+            "unregister",
+            lambda c: services.connection_unregister_with_partner(connection=c, force=True),
+        )
 
     @admin.action(description="Suspend (refuse the partner's token)")
     def suspend(self, request: HttpRequest, queryset: QuerySet) -> None:
-        self._run(request, queryset, "suspend",
-                  lambda c: services.connection_set_suspended(connection=c, suspended=True))
+        self._run(
+            request,
+            queryset,
+            "suspend",
+            lambda c: services.connection_set_suspended(connection=c, suspended=True),
+        )
 
     @admin.action(description="Resume a suspended connection")
     def resume(self, request: HttpRequest, queryset: QuerySet) -> None:
-        self._run(request, queryset, "resume",
-                  lambda c: services.connection_set_suspended(connection=c, suspended=False))
+        self._run(
+            request,
+            queryset,
+            "resume",
+            lambda c: services.connection_set_suspended(connection=c, suspended=False),
+        )

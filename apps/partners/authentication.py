@@ -76,9 +76,7 @@ class OcpiTokenAuthentication(BaseAuthentication):
             raise AuthenticationFailed("Malformed Authorization header, expected 'Token <token>'.")
         hashes = [token_hash(candidate) for candidate in _candidates(value)]
         token = (
-            AccessToken.objects.select_related("connection")
-            .filter(token_hash__in=hashes)
-            .first()
+            AccessToken.objects.select_related("connection").filter(token_hash__in=hashes).first()
         )
         if token is None:
             raise AuthenticationFailed("Unknown credentials token.")
@@ -98,5 +96,3 @@ class OcpiTokenAuthentication(BaseAuthentication):
 
 def caller_of(request: Request) -> PartnerCaller:
     return request.user  # type: ignore[return-value]
-
-

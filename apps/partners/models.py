@@ -35,12 +35,15 @@ class PartnerConnection(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     versions_url = models.URLField(max_length=255, blank=True)
     version = models.CharField(max_length=10, blank=True, help_text="Negotiated OCPI version.")
-    endpoints = models.JSONField(default=list, blank=True,
-                                 help_text="The partner's endpoints: identifier, role, url.")
+    endpoints = models.JSONField(
+        default=list, blank=True, help_text="The partner's endpoints: identifier, role, url."
+    )
     # The token the partner issued to us, encrypted: we need it back for every call we make.
     outgoing_token_encrypted = models.TextField(blank=True, editable=False)
     auth_encoding = models.CharField(
-        max_length=8, choices=AuthEncoding.choices, default=AuthEncoding.BASE64,
+        max_length=8,
+        choices=AuthEncoding.choices,
+        default=AuthEncoding.BASE64,
         help_text="How our Authorization header carries the token on calls to this partner.",
     )
     last_error = models.TextField(blank=True)
@@ -110,7 +113,7 @@ class Party(models.Model):
 
 
 class AccessToken(models.Model):
-    """A credentials token we issued, stored as a keyed hash (lookup) and encrypted (GET /credentials)."""
+    """A credentials token we issued: a keyed hash for lookup, encrypted for GET /credentials."""
 
     class Kind(models.TextChoices):
         # Token A: one-time, handed out of band; only versions and credentials accept it.
@@ -118,7 +121,9 @@ class AccessToken(models.Model):
         # The token a partner uses for every call once registered (token B or C in the spec).
         ACCESS = "C", "Access"
 
-    connection = models.ForeignKey(PartnerConnection, on_delete=models.CASCADE, related_name="tokens")
+    connection = models.ForeignKey(
+        PartnerConnection, on_delete=models.CASCADE, related_name="tokens"
+    )
     kind = models.CharField(max_length=1, choices=Kind.choices)
     token_hash = models.CharField(max_length=64, unique=True)
     token_encrypted = models.TextField()

@@ -163,8 +163,9 @@ def _sync_parties(connection: PartnerConnection, roles: list[dict[str, Any]]) ->
         )
 
 
-def _issue_token(connection: PartnerConnection, kind: str,
-                 expires_at: dt.datetime | None = None) -> tuple[AccessToken, str]:
+def _issue_token(
+    connection: PartnerConnection, kind: str, expires_at: dt.datetime | None = None
+) -> tuple[AccessToken, str]:
     token = token_vault.new_token()
     row = AccessToken.objects.create(
         connection=connection,
@@ -176,8 +177,13 @@ def _issue_token(connection: PartnerConnection, kind: str,
     return row, token
 
 
-def _connected(connection: PartnerConnection, *, versions_url: str,
-               endpoints: list[dict[str, str]], outgoing_token: str) -> None:
+def _connected(
+    connection: PartnerConnection,
+    *,
+    versions_url: str,
+    endpoints: list[dict[str, str]],
+    outgoing_token: str,
+) -> None:
     connection.versions_url = versions_url
     connection.version = VERSION
     connection.endpoints = endpoints
@@ -208,8 +214,11 @@ def connection_invite(*, name: str) -> tuple[PartnerConnection, str]:
     connection = PartnerConnection.objects.create(name=name)
     expires = timezone.now() + dt.timedelta(hours=settings.OCPI_TOKEN_A_TTL_HOURS)
     _, token_a = _issue_token(connection, AccessToken.Kind.REGISTRATION, expires)
-    audit_event_record(connection_id=connection.pk, verb="connection.invited",
-                       message=f"Invitation created for {name}; token A expires {expires:%Y-%m-%d %H:%M}Z.")
+    audit_event_record(
+        connection_id=connection.pk,
+        verb="connection.invited",
+        message=f"Invitation created for {name}; token A expires {expires:%Y-%m-%d %H:%M}Z.",
+    )
     return connection, token_a
 
 
@@ -221,26 +230,38 @@ def credentials_register_from_partner(
     The partner's versions and details are fetched with its token B before anything is stored;
     on any failure nothing changes and token A keeps working until it expires.
     """
-    if token.kind != AccessToken.Kind.REGISTRATION or connection.status != PartnerConnection.Status.PENDING:
+    if (
+        token.kind != AccessToken.Kind.REGISTRATION
+        or connection.status != PartnerConnection.Status.PENDING
+    ):
         raise NotRegistered("Already registered: use PUT to update or DELETE to unregister.")
     roles = _role_keys(credentials["roles"])
     _check_roles_available(connection, roles)
-    endpoints = _fetch_endpoints(connection, versions_url=credentials["url"], token=credentials["token"])
+    endpoints = _fetch_endpoints(
+        connection, versions_url=credentials["url"], token=credentials["token"]
+    )
     with transaction.atomic():
         connection = PartnerConnection.objects.select_for_update().get(pk=connection.pk)
         if connection.status != PartnerConnection.Status.PENDING:
             raise NotRegistered("Already registered.")
         _check_roles_available(connection, roles)
-        _connected(connection, versions_url=credentials["url"], endpoints=endpoints,
-                   outgoing_token=credentials["token"])
+        _connected(
+            connection,
+            versions_url=credentials["url"],
+            endpoints=endpoints,
+            outgoing_token=credentials["token"],
+        )
         connection._change_reason = "Registered by the partner (credentials POST)"
         connection.save()
         _sync_parties(connection, credentials["roles"])
         # Token A dies at registration (OCPI 2.2.1 credentials, registration step 7).
         connection.tokens.all().delete()
         _, token_c = _issue_token(connection, AccessToken.Kind.ACCESS)
-        audit_event_record(connection_id=connection.pk, verb="connection.registered",
-                           message=f"{connection} registered with us as {_describe(roles)}.")
+        audit_event_record(
+            connection_id=connection.pk,
+            verb="connection.registered",
+            message=f"{connection} registered with us as {_describe(roles)}.",
+        )
     return our_credentials(token_c)
 
 
@@ -260,18 +281,27 @@ def credentials_update_from_partner(
         raise InvalidParameters(
             "The roles of a connection cannot change in an update; ask the operator to re-invite."
         )
-    endpoints = _fetch_endpoints(connection, versions_url=credentials["url"], token=credentials["token"])
+    endpoints = _fetch_endpoints(
+        connection, versions_url=credentials["url"], token=credentials["token"]
+    )
     with transaction.atomic():
         connection = PartnerConnection.objects.select_for_update().get(pk=connection.pk)
-        _connected(connection, versions_url=credentials["url"], endpoints=endpoints,
-                   outgoing_token=credentials["token"])
+        _connected(
+            connection,
+            versions_url=credentials["url"],
+            endpoints=endpoints,
+            outgoing_token=credentials["token"],
+        )
         connection._change_reason = "Updated by the partner (credentials PUT)"
         connection.save()
         _sync_parties(connection, credentials["roles"])
         connection.tokens.all().delete()
         _, token_c = _issue_token(connection, AccessToken.Kind.ACCESS)
-        audit_event_record(connection_id=connection.pk, verb="connection.updated",
-                           message=f"{connection} updated its credentials; tokens rotated.")
+        audit_event_record(
+            connection_id=connection.pk,
+            verb="connection.updated",
+            message=f"{connection} updated its credentials; tokens rotated.",
+        )
     return our_credentials(token_c)
 
 
@@ -294,8 +324,11 @@ def _revoke(connection: PartnerConnection, *, reason: str) -> None:
     connection.status = PartnerConnection.Status.UNREGISTERED
     connection._change_reason = reason
     connection.save()
-    audit_event_record(connection_id=connection.pk, verb="connection.unregistered",
-                       message=f"{connection}: {reason}.")
+    audit_event_record(
+        connection_id=connection.pk,
+        verb="connection.unregistered",
+        message=f"{connection}: {reason}.",
+    )
 
 
 # --- As client: we register with a partner --------------------------------------------------------
@@ -322,7 +355,9 @@ def connection_register(*, connection: PartnerConnection) -> None:
         raise RegistrationFailed(f"{connection} is {connection.status}, not pending.")
     token_a = outgoing_token(connection)
     try:
-        endpoints = _fetch_endpoints(connection, versions_url=connection.versions_url, token=token_a)
+        endpoints = _fetch_endpoints(
+            connection, versions_url=connection.versions_url, token=token_a
+        )
     except OcpiError as exc:
         _fail(connection, f"OCPI {int(exc.status_code)}: {exc.message}")
     # Token B must be usable before the POST: the partner calls our versions with it meanwhile.
@@ -330,14 +365,20 @@ def connection_register(*, connection: PartnerConnection) -> None:
     answer = _send_credentials(connection, "POST", endpoints, token_a, token_b, token_b_row)
     _check_roles_or_fail(connection, answer, token_b_row)
     with transaction.atomic():
-        _connected(connection, versions_url=answer["url"], endpoints=endpoints,
-                   outgoing_token=answer["token"])
+        _connected(
+            connection,
+            versions_url=answer["url"],
+            endpoints=endpoints,
+            outgoing_token=answer["token"],
+        )
         connection._change_reason = "Registered with the partner (our credentials POST)"
         connection.save()
         _sync_parties(connection, answer["roles"])
-        audit_event_record(connection_id=connection.pk, verb="connection.registered",
-                           message=f"We registered with {connection} "
-                                   f"({_describe(_role_keys(answer['roles']))}).")
+        audit_event_record(
+            connection_id=connection.pk,
+            verb="connection.registered",
+            message=f"We registered with {connection} ({_describe(_role_keys(answer['roles']))}).",
+        )
 
 
 def connection_update_with_partner(*, connection: PartnerConnection) -> None:
@@ -349,23 +390,34 @@ def connection_update_with_partner(*, connection: PartnerConnection) -> None:
         raise RegistrationFailed(f"{connection} is {connection.status}, not connected.")
     current = outgoing_token(connection)
     try:
-        endpoints = _fetch_endpoints(connection, versions_url=connection.versions_url, token=current)
+        endpoints = _fetch_endpoints(
+            connection, versions_url=connection.versions_url, token=current
+        )
     except OcpiError as exc:
         _fail(connection, f"OCPI {int(exc.status_code)}: {exc.message}")
     new_row, new_token = _issue_token(connection, AccessToken.Kind.ACCESS)
     answer = _send_credentials(connection, "PUT", endpoints, current, new_token, new_row)
     with transaction.atomic():
-        _connected(connection, versions_url=answer["url"], endpoints=endpoints,
-                   outgoing_token=answer["token"])
+        _connected(
+            connection,
+            versions_url=answer["url"],
+            endpoints=endpoints,
+            outgoing_token=answer["token"],
+        )
         connection._change_reason = "Updated at the partner (our credentials PUT)"
         connection.save()
         _sync_parties(connection, answer["roles"])
         connection.tokens.exclude(pk=new_row.pk).delete()
-        audit_event_record(connection_id=connection.pk, verb="connection.updated",
-                           message=f"We updated our credentials at {connection}; tokens rotated.")
+        audit_event_record(
+            connection_id=connection.pk,
+            verb="connection.updated",
+            message=f"We updated our credentials at {connection}; tokens rotated.",
+        )
 
 
-def connection_unregister_with_partner(*, connection: PartnerConnection, force: bool = False) -> None:
+def connection_unregister_with_partner(
+    *, connection: PartnerConnection, force: bool = False
+) -> None:
     """DELETE our credentials at the partner, then revoke every token of the connection.
 
     With `force`, access is revoked here even when the partner cannot be reached.
@@ -389,7 +441,9 @@ def connection_unregister_with_partner(*, connection: PartnerConnection, force: 
 @transaction.atomic
 def connection_set_suspended(*, connection: PartnerConnection, suspended: bool) -> None:
     """Staff pause (or resume) a connected partner: its token is refused while suspended."""
-    allowed_from = PartnerConnection.Status.CONNECTED if suspended else PartnerConnection.Status.SUSPENDED
+    allowed_from = (
+        PartnerConnection.Status.CONNECTED if suspended else PartnerConnection.Status.SUSPENDED
+    )
     if connection.status != allowed_from:
         raise RegistrationFailed(f"{connection} is {connection.status}.")
     connection.status = (
@@ -397,9 +451,11 @@ def connection_set_suspended(*, connection: PartnerConnection, suspended: bool) 
     )
     connection._change_reason = "Suspended by staff" if suspended else "Resumed by staff"
     connection.save()
-    audit_event_record(connection_id=connection.pk,
-                       verb="connection.suspended" if suspended else "connection.resumed",
-                       message=connection._change_reason)
+    audit_event_record(
+        connection_id=connection.pk,
+        verb="connection.suspended" if suspended else "connection.resumed",
+        message=connection._change_reason,
+    )
 
 
 def _send_credentials(
@@ -413,8 +469,9 @@ def _send_credentials(
     url = next(e["url"] for e in endpoints if e["identifier"] == "credentials")
     try:
         with _client(connection, auth_token) as client:
-            result = client.request(method, url, body=our_credentials(our_token),
-                                    module="credentials")
+            result = client.request(
+                method, url, body=our_credentials(our_token), module="credentials"
+            )
     except OcpiClientError as exc:
         our_token_row.delete()
         _fail(connection, f"{method} {url} failed: {exc}")
@@ -425,8 +482,9 @@ def _send_credentials(
     return answer
 
 
-def _check_roles_or_fail(connection: PartnerConnection, answer: dict[str, Any],
-                         token_row: AccessToken) -> None:
+def _check_roles_or_fail(
+    connection: PartnerConnection, answer: dict[str, Any], token_row: AccessToken
+) -> None:
     try:
         _check_roles_available(connection, _role_keys(answer["roles"]))
     except InvalidParameters as exc:

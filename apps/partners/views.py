@@ -34,7 +34,8 @@ class VersionDetailsView(APIView):
             {
                 "version": VERSION,
                 "endpoints": [
-                    {"identifier": e.identifier, "role": e.role, "url": e.url()} for e in endpoints()
+                    {"identifier": e.identifier, "role": e.role, "url": e.url()}
+                    for e in endpoints()
                 ],
             }
         )

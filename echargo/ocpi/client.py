@@ -32,10 +32,11 @@ RAW = "raw"
 
 
 class OcpiClientError(Exception):
-    """A partner call failed: transport, HTTP status, a body that is no envelope, or a non-1xxx code."""
+    """A partner call failed: transport, HTTP status, no envelope, or a non-1xxx status_code."""
 
-    def __init__(self, message: str, *, http_status: int | None = None,
-                 status_code: int | None = None) -> None:
+    def __init__(
+        self, message: str, *, http_status: int | None = None, status_code: int | None = None
+    ) -> None:
         super().__init__(message)
         self.http_status = http_status
         self.status_code = status_code
@@ -112,7 +113,9 @@ class OcpiClient:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def get(self, url: str, params: dict[str, Any] | None = None, *, module: str = "") -> OcpiResult:
+    def get(
+        self, url: str, params: dict[str, Any] | None = None, *, module: str = ""
+    ) -> OcpiResult:
         return self.request("GET", url, params=params, module=module)
 
     def post(self, url: str, body: Any = None, *, module: str = "") -> OcpiResult:
@@ -157,8 +160,13 @@ class OcpiClient:
         try:
             check_partner_url(url)
             with self.session.request(
-                method, url, params=params, data=payload, headers=headers,
-                timeout=timeout or self.timeout, stream=True,
+                method,
+                url,
+                params=params,
+                data=payload,
+                headers=headers,
+                timeout=timeout or self.timeout,
+                stream=True,
             ) as response:
                 http_status = response.status_code
                 raw = self._read_capped(response)
@@ -174,8 +182,10 @@ class OcpiClient:
                 Exchange(
                     direction=OUTBOUND,
                     method=method,
-                    url=(url + ("?" + "&".join(f"{k}={v}" for k, v in params.items())
-                                if params else ""))[:2000],
+                    url=(
+                        url
+                        + ("?" + "&".join(f"{k}={v}" for k, v in params.items()) if params else "")
+                    )[:2000],
                     started_at=started_at,
                     duration_ms=round((time.perf_counter() - start) * 1000, 3),
                     http_status=http_status,
@@ -190,8 +200,9 @@ class OcpiClient:
                 )
             )
 
-    def iter_pages(self, url: str, params: dict[str, Any] | None = None, *,
-                   module: str = "") -> Iterator[OcpiResult]:
+    def iter_pages(
+        self, url: str, params: dict[str, Any] | None = None, *, module: str = ""
+    ) -> Iterator[OcpiResult]:
         """GET a list and follow `Link: <...>; rel="next"` until the last page."""
         next_url: str | None = url
         next_params = params
@@ -208,8 +219,9 @@ class OcpiClient:
         for chunk in response.iter_content(chunk_size=65536):
             size += len(chunk)
             if size > cap:
-                raise OcpiClientError(f"Response larger than {cap} bytes.",
-                                      http_status=response.status_code)
+                raise OcpiClientError(
+                    f"Response larger than {cap} bytes.", http_status=response.status_code
+                )
             chunks.append(chunk)
         return b"".join(chunks)
 
@@ -248,8 +260,10 @@ def parse_next_link(link: str) -> str | None:
         if len(section) < 2:
             continue
         url = section[0].strip()
-        if url.startswith("<") and url.endswith(">") and any(
-            s.strip().replace(" ", "") in ('rel="next"', "rel=next") for s in section[1:]
+        if (
+            url.startswith("<")
+            and url.endswith(">")
+            and any(s.strip().replace(" ", "") in ('rel="next"', "rel=next") for s in section[1:])
         ):
             return url[1:-1]
     return None

@@ -78,8 +78,10 @@ class NoMatchingEndpoints(OcpiError):
 def _validation_message(detail: Any, prefix: str = "") -> str:
     """Flatten DRF validation details into 'field: problem; field.sub: problem'."""
     if isinstance(detail, dict):
-        parts = [_validation_message(v, f"{prefix}{k}." if k != "non_field_errors" else prefix)
-                 for k, v in detail.items()]
+        parts = [
+            _validation_message(v, f"{prefix}{k}." if k != "non_field_errors" else prefix)
+            for k, v in detail.items()
+        ]
         return "; ".join(p for p in parts if p)
     if isinstance(detail, list):
         return "; ".join(_validation_message(v, prefix) for v in detail)
@@ -109,14 +111,18 @@ def ocpi_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
             headers={"WWW-Authenticate": "Token"},
         )
     if isinstance(exc, Http404 | drf.NotFound):
-        return ocpi_response(status_code=OcpiStatus.CLIENT_ERROR, message="Unknown object.",
-                             http_status=404)
+        return ocpi_response(
+            status_code=OcpiStatus.CLIENT_ERROR, message="Unknown object.", http_status=404
+        )
     if isinstance(exc, PermissionDenied | drf.PermissionDenied):
-        return ocpi_response(status_code=OcpiStatus.CLIENT_ERROR, message="Forbidden.",
-                             http_status=403)
+        return ocpi_response(
+            status_code=OcpiStatus.CLIENT_ERROR, message="Forbidden.", http_status=403
+        )
     if isinstance(exc, drf.APIException):
         return ocpi_response(
-            status_code=OcpiStatus.CLIENT_ERROR if exc.status_code < 500 else OcpiStatus.SERVER_ERROR,
+            status_code=OcpiStatus.CLIENT_ERROR
+            if exc.status_code < 500
+            else OcpiStatus.SERVER_ERROR,
             message=str(exc.detail),
             http_status=exc.status_code,
         )

@@ -93,7 +93,10 @@ class OcpiExchangeMiddleware:
         response[h.CORRELATION_ID] = request.ocpi_correlation_id
         # Routing headers on a response point back: to = the requester, from = the addressed party
         # (OCPI 2.2.1 transport: message routing, direct communication).
-        from_country, from_party = request.headers.get(h.FROM_COUNTRY), request.headers.get(h.FROM_PARTY)
+        from_country, from_party = (
+            request.headers.get(h.FROM_COUNTRY),
+            request.headers.get(h.FROM_PARTY),
+        )
         to_country, to_party = request.headers.get(h.TO_COUNTRY), request.headers.get(h.TO_PARTY)
         if from_country and from_party and h.TO_COUNTRY not in response:
             response[h.TO_COUNTRY], response[h.TO_PARTY] = from_country[:2], from_party[:3]
@@ -128,4 +131,3 @@ class OcpiExchangeMiddleware:
                 response_body=body_text(content, limit),
             )
         )
-

@@ -65,7 +65,9 @@ def page_request(request: Request, *, max_limit: int | None = None) -> PageReque
     )
 
 
-def filter_last_updated(queryset: QuerySet, page: PageRequest, field: str = "last_updated") -> QuerySet:
+def filter_last_updated(
+    queryset: QuerySet, page: PageRequest, field: str = "last_updated"
+) -> QuerySet:
     """Apply date_from (inclusive) and date_to (exclusive) to a queryset."""
     if page.date_from is not None:
         queryset = queryset.filter(**{f"{field}__gte": page.date_from})
@@ -74,8 +76,13 @@ def filter_last_updated(queryset: QuerySet, page: PageRequest, field: str = "las
     return queryset
 
 
-def page_headers(request: Request, page: PageRequest, total: int, max_limit: int | None = None,
-                 returned: int | None = None) -> dict[str, str]:
+def page_headers(
+    request: Request,
+    page: PageRequest,
+    total: int,
+    max_limit: int | None = None,
+    returned: int | None = None,
+) -> dict[str, str]:
     """X-Total-Count, X-Limit and, unless this is the last page, Link rel="next"."""
     max_limit = max_limit or settings.OCPI_MAX_PAGE_LIMIT
     result = {h.TOTAL_COUNT: str(total), h.LIMIT: str(max_limit)}

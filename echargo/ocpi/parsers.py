@@ -11,12 +11,16 @@ from rest_framework.parsers import JSONParser
 
 
 class OcpiJSONParser(JSONParser):
-    """JSON parser that keeps numbers exact (parse_float=Decimal) and accepts any JSON media type."""
+    """JSON parser keeping numbers exact (parse_float=Decimal), for any media type partners send."""
 
     media_type = "*/*"
 
-    def parse(self, stream: Any, media_type: str | None = None,
-              parser_context: dict[str, Any] | None = None) -> Any:
+    def parse(
+        self,
+        stream: Any,
+        media_type: str | None = None,
+        parser_context: dict[str, Any] | None = None,
+    ) -> Any:
         raw = stream.read() if stream is not None else b""
         if not raw.strip():
             return {}

@@ -59,9 +59,11 @@ def check_body_owner(body: Mapping[str, Any], country_code: str, party_id: str) 
     body_country, body_party = body.get("country_code"), body.get("party_id")
     if body_country is None and body_party is None:
         return
-    if not isinstance(body_country, str) or not isinstance(body_party, str) or party_key(
-        body_country, body_party
-    ) != party_key(country_code, party_id):
+    if (
+        not isinstance(body_country, str)
+        or not isinstance(body_party, str)
+        or party_key(body_country, body_party) != party_key(country_code, party_id)
+    ):
         raise InvalidParameters("country_code/party_id in the body differ from the URL.")
 
 

@@ -32,11 +32,15 @@ class PartyFactory(factory.django.DjangoModelFactory):
     connection = factory.SubFactory(PartnerConnectionFactory)
 
 
-def issue_token(connection: PartnerConnection, token: str,
-                kind: str = AccessToken.Kind.ACCESS, expires_at=None) -> str:
+def issue_token(
+    connection: PartnerConnection, token: str, kind: str = AccessToken.Kind.ACCESS, expires_at=None
+) -> str:
     """Give a connection a known token we accept (tests need it in clear to call us)."""
     AccessToken.objects.create(
-        connection=connection, kind=kind, token_hash=token_vault.token_hash(token),
-        token_encrypted=token_vault.encrypt(token), expires_at=expires_at,
+        connection=connection,
+        kind=kind,
+        token_hash=token_vault.token_hash(token),
+        token_encrypted=token_vault.encrypt(token),
+        expires_at=expires_at,
     )
     return token

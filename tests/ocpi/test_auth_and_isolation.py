@@ -56,13 +56,18 @@ def test_token_a_is_refused_outside_versions_and_credentials(api, our_parties):
 
 def test_expired_token_a_is_refused(api):
     connection = PartnerConnectionFactory(status=PartnerConnection.Status.PENDING)
-    issue_token(connection, "old-token-a", kind=AccessToken.Kind.REGISTRATION,
-                expires_at=timezone.now() - dt.timedelta(seconds=1))
+    issue_token(
+        connection,
+        "old-token-a",
+        kind=AccessToken.Kind.REGISTRATION,
+        expires_at=timezone.now() - dt.timedelta(seconds=1),
+    )
     assert api.as_token("old-token-a").get("/ocpi/versions").status_code == 401
 
 
-@pytest.mark.parametrize("status", [PartnerConnection.Status.SUSPENDED,
-                                    PartnerConnection.Status.UNREGISTERED])
+@pytest.mark.parametrize(
+    "status", [PartnerConnection.Status.SUSPENDED, PartnerConnection.Status.UNREGISTERED]
+)
 def test_token_of_inactive_connection_is_refused(api, bosphorus, status):
     bosphorus.status = status
     bosphorus.save()

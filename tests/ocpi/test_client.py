@@ -17,8 +17,10 @@ URL = "https://partner.example/ocpi/cpo/2.2.1/locations"
 
 
 def ok(data=None, **kwargs):
-    return {"json": {"data": data, "status_code": 1000, "timestamp": "2026-01-01T00:00:00Z"},
-            **kwargs}
+    return {
+        "json": {"data": data, "status_code": 1000, "timestamp": "2026-01-01T00:00:00Z"},
+        **kwargs,
+    }
 
 
 @responses.activate
@@ -67,8 +69,10 @@ def test_post_is_not_retried_by_the_client():
 
 @responses.activate
 def test_non_success_status_code_fails_even_with_http_200():
-    responses.put(URL, json={"status_code": 2001, "status_message": "bad",
-                             "timestamp": "2026-01-01T00:00:00Z"})
+    responses.put(
+        URL,
+        json={"status_code": 2001, "status_message": "bad", "timestamp": "2026-01-01T00:00:00Z"},
+    )
     with pytest.raises(OcpiClientError) as info:
         OcpiClient("t").put(URL, {})
     assert info.value.status_code == 2001
@@ -98,11 +102,17 @@ def test_connection_error_becomes_client_error():
 
 @responses.activate
 def test_iter_pages_follows_link_headers_with_their_own_filters():
-    responses.get(URL, **ok([1, 2]), match=[matchers.query_param_matcher({"date_from": "x"})],
-                  headers={"Link": f'<{URL}?date_from=x&offset=2&limit=2>; rel="next"'})
-    responses.get(URL, **ok([3]),
-                  match=[matchers.query_param_matcher({"date_from": "x", "offset": "2",
-                                                       "limit": "2"})])
+    responses.get(
+        URL,
+        **ok([1, 2]),
+        match=[matchers.query_param_matcher({"date_from": "x"})],
+        headers={"Link": f'<{URL}?date_from=x&offset=2&limit=2>; rel="next"'},
+    )
+    responses.get(
+        URL,
+        **ok([3]),
+        match=[matchers.query_param_matcher({"date_from": "x", "offset": "2", "limit": "2"})],
+    )
     pages = list(OcpiClient("t").iter_pages(URL, {"date_from": "x"}))
     assert [item for page in pages for item in page.data] == [1, 2, 3]
 
@@ -133,9 +143,13 @@ def test_outgoing_exchange_is_logged_with_token_masked():
 def test_production_guard_refuses_http_and_private_addresses(settings):
     settings.OCPI_REQUIRE_HTTPS = True
     settings.OCPI_ALLOW_PRIVATE_URLS = False
-    for url in ("http://partner.example/versions", "https://127.0.0.1/versions",
-                "https://10.0.0.8/versions", "https://[::1]/versions",
-                "https://169.254.169.254/latest"):
+    for url in (
+        "http://partner.example/versions",
+        "https://127.0.0.1/versions",
+        "https://10.0.0.8/versions",
+        "https://[::1]/versions",
+        "https://169.254.169.254/latest",
+    ):
         with pytest.raises(OcpiClientError):
             OcpiClient("t").get(url)
     assert OcpiExchange.objects.count() == 5

@@ -33,8 +33,9 @@ def test_unknown_route_is_404_envelope_even_without_token(api):
 
 
 def test_wrong_method_is_405_envelope(api, bosphorus):
-    assert_envelope(api.as_token("bosphorus-token").patch("/ocpi/versions", {}, format="json"),
-                    405, 2000)
+    assert_envelope(
+        api.as_token("bosphorus-token").patch("/ocpi/versions", {}, format="json"), 405, 2000
+    )
 
 
 def test_malformed_json_is_http_400_with_2001(api, bosphorus):
@@ -95,8 +96,10 @@ def test_request_and_correlation_ids_are_generated_when_absent(api):
 def test_routing_headers_are_mirrored_on_the_response(api, bosphorus):
     response = api.as_token("bosphorus-token").get(
         "/ocpi/test/parties",
-        HTTP_OCPI_FROM_COUNTRY_CODE="TR", HTTP_OCPI_FROM_PARTY_ID="BOS",
-        HTTP_OCPI_TO_COUNTRY_CODE="TR", HTTP_OCPI_TO_PARTY_ID="ECH",
+        HTTP_OCPI_FROM_COUNTRY_CODE="TR",
+        HTTP_OCPI_FROM_PARTY_ID="BOS",
+        HTTP_OCPI_TO_COUNTRY_CODE="TR",
+        HTTP_OCPI_TO_PARTY_ID="ECH",
     )
     assert_envelope(response, 200, 1000)
     assert (response["OCPI-to-country-code"], response["OCPI-to-party-id"]) == ("TR", "BOS")
@@ -106,10 +109,15 @@ def test_routing_headers_are_mirrored_on_the_response(api, bosphorus):
 def test_hostile_inputs_never_yield_500(api, bosphorus):
     client = api.as_token("bosphorus-token")
     hostile = [
-        client.put("/ocpi/2.2.1/credentials", data=b"\xff\xfe\x00", content_type="application/json"),
+        client.put(
+            "/ocpi/2.2.1/credentials", data=b"\xff\xfe\x00", content_type="application/json"
+        ),
         client.put("/ocpi/2.2.1/credentials", data=b"[1,2,3]", content_type="application/json"),
-        client.put("/ocpi/2.2.1/credentials", {"token": "x" * 5000, "url": "javascript:alert(1)",
-                                                "roles": "CPO"}, format="json"),
+        client.put(
+            "/ocpi/2.2.1/credentials",
+            {"token": "x" * 5000, "url": "javascript:alert(1)", "roles": "CPO"},
+            format="json",
+        ),
         client.get("/ocpi/test/parties?offset=-1"),
         client.get("/ocpi/test/parties?limit=abc"),
         client.get("/ocpi/test/parties?date_from=yesterday"),

@@ -16,11 +16,20 @@ def test_datetime_is_written_in_utc_with_z_and_milliseconds():
 
 
 def test_whole_seconds_have_no_fraction():
-    assert format_ocpi_datetime(dt.datetime(2026, 2, 15, 10, tzinfo=dt.UTC)) == "2026-02-15T10:00:00Z"
+    assert (
+        format_ocpi_datetime(dt.datetime(2026, 2, 15, 10, tzinfo=dt.UTC)) == "2026-02-15T10:00:00Z"
+    )
 
 
-@pytest.mark.parametrize("text", ["2015-06-29T20:39:09Z", "2015-06-29T20:39:09",
-                                  "2015-06-29T20:39:09+00:00", "2015-06-29T22:39:09+02:00"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2015-06-29T20:39:09Z",
+        "2015-06-29T20:39:09",
+        "2015-06-29T20:39:09+00:00",
+        "2015-06-29T22:39:09+02:00",
+    ],
+)
 def test_datetime_without_designator_or_with_offset_is_read_as_utc(text):
     assert parse_ocpi_datetime(text) == dt.datetime(2015, 6, 29, 20, 39, 9, tzinfo=dt.UTC)
 

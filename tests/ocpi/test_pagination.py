@@ -46,7 +46,9 @@ def test_following_links_visits_every_object_once_in_stable_order(api, twelve_pa
         url = parse_next_link(link) if link else None
     assert len(seen) == 12
     assert len(set(seen)) == 12
-    assert seen == [(p.country_code, p.party_id) for p in Party.objects.order_by("last_updated", "pk")]
+    assert seen == [
+        (p.country_code, p.party_id) for p in Party.objects.order_by("last_updated", "pk")
+    ]
 
 
 def test_last_page_has_no_link(api, twelve_parties):
@@ -69,8 +71,9 @@ def test_date_from_is_inclusive_and_date_to_exclusive(api, twelve_parties):
     assert query["date_to"] == [date_to]
 
 
-@pytest.mark.parametrize("query", ["offset=-1", "limit=x", "date_from=2026-13-01T00:00:00Z",
-                                   "date_to=tomorrow"])
+@pytest.mark.parametrize(
+    "query", ["offset=-1", "limit=x", "date_from=2026-13-01T00:00:00Z", "date_to=tomorrow"]
+)
 def test_bad_paging_parameters_answer_2001(api, twelve_parties, query):
     response = api.as_token("bosphorus-token").get(f"/ocpi/test/parties?{query}")
     assert response.status_code == 200

@@ -20,9 +20,12 @@ class PartyListView(APIView):
 
     def get(self, request: Request) -> Response:
         data, headers = paginate_queryset(
-            request, Party.objects.all(),
-            render=lambda rows: [{"country_code": p.country_code, "party_id": p.party_id,
-                                  "role": p.role} for p in rows],
+            request,
+            Party.objects.all(),
+            render=lambda rows: [
+                {"country_code": p.country_code, "party_id": p.party_id, "role": p.role}
+                for p in rows
+            ],
         )
         return ocpi_response(data, headers=headers)
 
@@ -42,7 +45,9 @@ class PartyObjectView(APIView):
 
 urlpatterns = [
     re_path(r"^ocpi/test/parties/?$", PartyListView.as_view()),
-    re_path(r"^ocpi/test/parties/(?P<country_code>[^/]+)/(?P<party_id>[^/]+)/?$",
-            PartyObjectView.as_view()),
+    re_path(
+        r"^ocpi/test/parties/(?P<country_code>[^/]+)/(?P<party_id>[^/]+)/?$",
+        PartyObjectView.as_view(),
+    ),
     path("", include("echargo.urls")),
 ]

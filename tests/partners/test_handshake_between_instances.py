@@ -55,7 +55,9 @@ def test_partner_registers_with_us_then_updates_then_unregisters(peer, ocpi_live
     assert connection.version == "2.2.1"
     assert connection.versions_url == peer.versions_url
     assert set(connection.parties.values_list("country_code", "party_id", "role")) == {
-        ("NL", "PEE", "CPO"), ("NL", "PEE", "EMSP")}
+        ("NL", "PEE", "CPO"),
+        ("NL", "PEE", "EMSP"),
+    }
     assert connection.endpoint_url("credentials") == f"{peer.url}/ocpi/2.2.1/credentials"
     token_c = issued_token(connection)
     assert answers(our_versions, token_a) == 401, "token A dies at registration"
@@ -77,10 +79,16 @@ def test_partner_registers_with_us_then_updates_then_unregisters(peer, ocpi_live
     assert not connection.tokens.exists()
     assert answers(our_versions, new_token_c) == 401
 
-    assert list(AuditEvent.objects.filter(connection=connection).order_by("pk")
-                .values_list("verb", flat=True)) == [
-        "connection.invited", "connection.registered", "connection.updated",
-        "connection.unregistered"]
+    assert list(
+        AuditEvent.objects.filter(connection=connection)
+        .order_by("pk")
+        .values_list("verb", flat=True)
+    ) == [
+        "connection.invited",
+        "connection.registered",
+        "connection.updated",
+        "connection.unregistered",
+    ]
     inbound = OcpiExchange.objects.filter(direction="in", connection=connection)
     assert set(inbound.values_list("module", flat=True)) >= {"versions", "credentials"}
     assert_never_in_clear(token_a, token_c, new_token_c)
@@ -90,8 +98,9 @@ def test_we_register_with_partner_then_update_then_unregister(peer, ocpi_live):
     peer_versions, token_a = peer.invite("echargo TR")
     assert peer_versions == peer.versions_url
 
-    connection = connection_register_with_partner(versions_url=peer_versions, token_a=token_a,
-                                                  name="Peer Charging")
+    connection = connection_register_with_partner(
+        versions_url=peer_versions, token_a=token_a, name="Peer Charging"
+    )
     assert connection.status == PartnerConnection.Status.CONNECTED
     assert {e["identifier"] for e in connection.endpoints} >= {"credentials"}
     assert set(connection.parties.values_list("country_code", "party_id")) == {("NL", "PEE")}
@@ -119,8 +128,11 @@ def test_we_register_with_partner_then_update_then_unregister(peer, ocpi_live):
 
     outbound = OcpiExchange.objects.filter(direction="out", connection=connection)
     assert set(outbound.values_list("method", "module")) >= {
-        ("GET", "versions"), ("POST", "credentials"), ("PUT", "credentials"),
-        ("DELETE", "credentials")}
+        ("GET", "versions"),
+        ("POST", "credentials"),
+        ("PUT", "credentials"),
+        ("DELETE", "credentials"),
+    }
     assert_never_in_clear(token_a, token_b, token_c, new_token_b, new_token_c)
 
 
@@ -128,8 +140,9 @@ def test_registration_with_a_wrong_token_a_fails_and_stores_no_party(peer, ocpi_
     from apps.partners.services import RegistrationFailed
 
     with pytest.raises(RegistrationFailed, match="401"):
-        connection_register_with_partner(versions_url=peer.versions_url, token_a="guessed-token",
-                                         name="Peer Charging")
+        connection_register_with_partner(
+            versions_url=peer.versions_url, token_a="guessed-token", name="Peer Charging"
+        )
     connection = PartnerConnection.objects.get(name="Peer Charging")
     assert connection.status == PartnerConnection.Status.PENDING
     assert "401" in connection.last_error

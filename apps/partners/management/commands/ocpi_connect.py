@@ -13,8 +13,9 @@ class Command(BaseCommand):
         parser.add_argument("token_a")
         parser.add_argument("--name", default="", help="Name for the connection (default: host).")
 
-    def handle(self, *args: object, versions_url: str, token_a: str, name: str,
-               **options: object) -> None:
+    def handle(
+        self, *args: object, versions_url: str, token_a: str, name: str, **options: object
+    ) -> None:
         name = name or urlsplit(versions_url).netloc or versions_url
         try:
             connection = connection_register_with_partner(
@@ -23,7 +24,10 @@ class Command(BaseCommand):
         except RegistrationFailed as exc:
             raise CommandError(f"Registration failed: {exc}") from exc
         parties = ", ".join(str(p) for p in connection.parties.all())
-        self.stdout.write(self.style.SUCCESS(
-            f"Connected to {connection} (connection #{connection.pk}): OCPI {connection.version}, "
-            f"{len(connection.endpoints)} endpoints, parties {parties}."
-        ))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Connected to {connection} (connection #{connection.pk}): "
+                f"OCPI {connection.version}, "
+                f"{len(connection.endpoints)} endpoints, parties {parties}."
+            )
+        )

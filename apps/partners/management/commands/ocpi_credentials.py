@@ -10,11 +10,15 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("action", choices=["update", "unregister"])
         parser.add_argument("connection", help="Connection id or exact name.")
-        parser.add_argument("--force", action="store_true",
-                            help="unregister: revoke locally even if the partner is unreachable.")
+        parser.add_argument(
+            "--force",
+            action="store_true",
+            help="unregister: revoke locally even if the partner is unreachable.",
+        )
 
-    def handle(self, *args: object, action: str, connection: str, force: bool,
-               **options: object) -> None:
+    def handle(
+        self, *args: object, action: str, connection: str, force: bool, **options: object
+    ) -> None:
         lookup = {"pk": int(connection)} if connection.isdigit() else {"name": connection}
         try:
             target = PartnerConnection.objects.get(**lookup)

@@ -15,7 +15,10 @@ class Command(BaseCommand):
 
     def handle(self, *args: object, **options: object) -> None:
         parties = party_upsert_own(
-            country_code=options["country_code"], party_id=options["party_id"],
-            roles=options["roles"], name=options["name"], website=options["website"],
+            country_code=options["country_code"],
+            party_id=options["party_id"],
+            roles=options["roles"],
+            name=options["name"],
+            website=options["website"],
         )
         self.stdout.write("Hosting " + ", ".join(str(p) for p in parties))

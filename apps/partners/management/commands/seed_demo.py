@@ -11,8 +11,13 @@ class Command(BaseCommand):
     help = "Seed the demo operator (TR*ECH, CPO and eMSP) and a staff login; safe to run again."
 
     def handle(self, *args: object, **options: object) -> None:
-        party_upsert_own(country_code="TR", party_id="ECH", roles=["CPO", "EMSP"],
-                         name="echargo Demo Operator", website="https://echargo.example")
+        party_upsert_own(
+            country_code="TR",
+            party_id="ECH",
+            roles=["CPO", "EMSP"],
+            name="echargo Demo Operator",
+            website="https://echargo.example",
+        )
         User = get_user_model()
         user = User.objects.filter(username="staff").first()
         if user is None:

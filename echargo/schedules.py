@@ -1,0 +1,26 @@
+"""Every periodic job, declared in code. `manage.py setup_periodic_tasks` stores them in
+django-celery-beat, where staff can pause or retime one in the admin."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Schedule:
+    name: str
+    task: str
+    # crontab fields: minute, hour, day_of_week, day_of_month, month_of_year
+    crontab: tuple[str, str, str, str, str]
+    description: str
+
+
+SCHEDULES: list[Schedule] = [
+    # Every night at 03:17 UTC, drop exchange-log rows older than the retention period.
+    Schedule(
+        name="audit: purge old OCPI exchanges",
+        task="apps.audit.tasks.exchange_log_purge_task",
+        crontab=("17", "3", "*", "*", "*"),
+        description="Deletes OCPI exchange-log rows older than OCPI_EXCHANGE_LOG_RETENTION_DAYS.",
+    ),
+]
