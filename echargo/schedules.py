@@ -16,6 +16,14 @@ class Schedule:
 
 
 SCHEDULES: list[Schedule] = [
+    # Every minute, wake push delivery for partners with due outbox messages: retries after
+    # backoff, and wake-ups that were lost while Redis was down.
+    Schedule(
+        name="partners: sweep the outbox",
+        task="apps.partners.tasks.outbox_sweep_task",
+        crontab=("*", "*", "*", "*", "*"),
+        description="Wakes outbox delivery for every connection with due messages.",
+    ),
     # Every night at 03:17 UTC, drop exchange-log rows older than the retention period.
     Schedule(
         name="audit: purge old OCPI exchanges",

@@ -161,6 +161,15 @@ OCPI_TOKEN_KEY = secret("OCPI_TOKEN_KEY", SECRET_KEY)
 OCPI_EXCHANGE_LOG_MAX_BODY = env.int("OCPI_EXCHANGE_LOG_MAX_BODY", default=20_000)
 OCPI_EXCHANGE_LOG_RETENTION_DAYS = env.int("OCPI_EXCHANGE_LOG_RETENTION_DAYS", default=180)
 
+# Outbox: a delivery lease longer than any partner call, capped exponential backoff, and how
+# long a message is retried before it is parked as a dead letter (state vs billing messages).
+OUTBOX_LEASE_SECONDS = env.int("OUTBOX_LEASE_SECONDS", default=120)
+OUTBOX_MAX_BACKOFF_SECONDS = env.int("OUTBOX_MAX_BACKOFF_SECONDS", default=900)
+OUTBOX_RETRY_WINDOW_HOURS = {
+    "state": env.float("OUTBOX_STATE_RETRY_WINDOW_HOURS", default=24),
+    "billing": env.float("OUTBOX_BILLING_RETRY_WINDOW_HOURS", default=72),
+}
+
 # --- Celery ----------------------------------------------------------------------------------
 
 REDIS_URL = env.str("REDIS_URL", default="")

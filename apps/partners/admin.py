@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
-from django.db.models import QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -13,7 +13,8 @@ from simple_history.admin import SimpleHistoryAdmin
 from echargo.ocpi.registry import versions_url
 
 from . import services
-from .models import AccessToken, PartnerConnection, Party
+from .models import AccessToken, OutboxMessage, PartnerConnection, Party
+from .outbox import outbox_retry_dead
 
 
 @admin.register(Party)
@@ -81,7 +82,16 @@ class InviteForm(forms.Form):
 
 @admin.register(PartnerConnection)
 class PartnerConnectionAdmin(SimpleHistoryAdmin):
-    list_display = ("name", "status", "version", "party_list", "registered_at", "last_error_short")
+    list_display = (
+        "name",
+        "status",
+        "version",
+        "party_list",
+        "registered_at",
+        "backlog",
+        "dead_letters",
+        "last_error_short",
+    )
     list_filter = ("status", "version")
     search_fields = ("name", "versions_url", "parties__party_id")
     readonly_fields = (
@@ -100,7 +110,25 @@ class PartnerConnectionAdmin(SimpleHistoryAdmin):
     actions = ("update_credentials", "unregister", "suspend", "resume")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[PartnerConnection]:
-        return super().get_queryset(request).prefetch_related("parties")
+        return (
+            super()
+            .get_queryset(request)
+            .prefetch_related("parties")
+            .annotate(
+                backlog_count=Count(
+                    "outbox", filter=Q(outbox__status__in=["pending", "delivering"])
+                ),
+                dead_count=Count("outbox", filter=Q(outbox__status="dead")),
+            )
+        )
+
+    @admin.display(description="Push backlog", ordering="backlog_count")
+    def backlog(self, obj: PartnerConnection) -> int:
+        return obj.backlog_count
+
+    @admin.display(description="Dead letters", ordering="dead_count")
+    def dead_letters(self, obj: PartnerConnection) -> int:
+        return obj.dead_count
 
     @admin.display(description="Parties")
     def party_list(self, obj: PartnerConnection) -> str:
@@ -232,3 +260,38 @@ class PartnerConnectionAdmin(SimpleHistoryAdmin):
             "resume",
             lambda c: services.connection_set_suspended(connection=c, suspended=False),
         )
+
+
+@admin.register(OutboxMessage)
+class OutboxMessageAdmin(admin.ModelAdmin):
+    list_display = (
+        "pk",
+        "created_at",
+        "connection",
+        "module",
+        "method",
+        "object_key",
+        "kind",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "delivered_at",
+        "last_http_status",
+    )
+    list_filter = ("status", "kind", "module", "method", "connection")
+    list_select_related = ("connection",)
+    search_fields = ("object_key", "path")
+    readonly_fields = [f.name for f in OutboxMessage._meta.fields]
+    actions = ("retry",)
+    show_full_result_count = False
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    @admin.action(description="Retry dead letters now")
+    def retry(self, request: HttpRequest, queryset: QuerySet) -> None:
+        count = outbox_retry_dead(message_ids=list(queryset.values_list("pk", flat=True)))
+        self.message_user(request, f"{count} dead letter(s) queued again.", messages.SUCCESS)

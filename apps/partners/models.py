@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import models
+from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 from echargo.history import history_user
@@ -135,3 +136,55 @@ class AccessToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} token of {self.connection_id}"
+
+
+class OutboxMessage(models.Model):
+    """One push to one partner, written in the same transaction as the change it carries.
+
+    PostgreSQL holds the truth; Redis only carries wake-ups. Messages for the same partner and
+    object are delivered strictly in order. State messages (an EVSE status, a token) coalesce to
+    their latest version while undelivered; billing messages (CDRs, final sessions) never do.
+    """
+
+    class Kind(models.TextChoices):
+        STATE = "state", "State (latest version wins)"
+        BILLING = "billing", "Billing (FIFO until acknowledged)"
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        DELIVERING = "delivering"
+        DELIVERED = "delivered"
+        SUPERSEDED = "superseded"
+        DEAD = "dead", "Dead letter"
+
+    connection = models.ForeignKey(
+        PartnerConnection, on_delete=models.CASCADE, related_name="outbox"
+    )
+    module = models.CharField(max_length=32, help_text="OCPI module, e.g. tokens, locations.")
+    interface_role = models.CharField(max_length=8, default="RECEIVER")
+    object_key = models.CharField(max_length=160, help_text="country_code/party_id/id[/...]")
+    method = models.CharField(max_length=8)
+    path = models.CharField(max_length=300, help_text="Appended to the partner's module URL.")
+    # The OCPI JSON as text: numbers stay exact (a JSONField would round-trip Decimals as str).
+    body = models.TextField(blank=True)
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.STATE)
+    status = models.CharField(
+        max_length=12, choices=Status.choices, default=Status.PENDING, db_index=True
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    leased_until = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    last_http_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["pk"]
+        indexes = [
+            models.Index(fields=["connection", "status", "next_attempt_at"], name="outbox_due"),
+            models.Index(fields=["connection", "object_key", "status"], name="outbox_object"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.module}/{self.path} -> {self.connection_id} ({self.status})"

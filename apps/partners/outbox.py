@@ -1,0 +1,241 @@
+"""Outbound push through the outbox: enqueue in the writer's transaction, deliver in order.
+
+Every domain app publishes through `outbox_enqueue`; `outbox_deliver` (run by a Celery task,
+woken after commit and by a periodic sweep) sends due messages per partner. A worker that dies
+mid-delivery leaves a lease that expires, and the message is sent again: PUT and PATCH are
+idempotent at the receiver, so a retried delivery cannot corrupt it, and a row lock keeps two
+workers from sending the same message at the same time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import random
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from apps.audit.services import audit_event_record
+from echargo.ocpi.client import OcpiClientError
+
+from .models import OutboxMessage, PartnerConnection
+
+logger = logging.getLogger(__name__)
+
+UNDELIVERED = (OutboxMessage.Status.PENDING, OutboxMessage.Status.DELIVERING)
+
+
+def _dumps(body: Any) -> str:
+    def default(value: Any) -> Any:
+        if isinstance(value, Decimal):
+            return float(value)
+        raise TypeError(type(value))
+
+    return "" if body is None else json.dumps(body, default=default, separators=(",", ":"))
+
+
+def outbox_enqueue(
+    *,
+    connection: PartnerConnection,
+    module: str,
+    object_key: str,
+    method: str,
+    path: str,
+    body: Any = None,
+    kind: str = OutboxMessage.Kind.STATE,
+    interface_role: str = "RECEIVER",
+) -> OutboxMessage:
+    """Queue one push to one partner; call inside the transaction that made the change.
+
+    State messages coalesce while undelivered: a PUT or DELETE supersedes every pending message
+    for the object, a PATCH is merged into a pending PATCH (newer fields win).
+    """
+    message = OutboxMessage(
+        connection=connection,
+        module=module,
+        interface_role=interface_role,
+        object_key=object_key,
+        method=method,
+        path=path,
+        body=_dumps(body),
+        kind=kind,
+    )
+    if kind == OutboxMessage.Kind.STATE:
+        pending = OutboxMessage.objects.select_for_update().filter(
+            connection=connection,
+            module=module,
+            object_key=object_key,
+            status=OutboxMessage.Status.PENDING,
+            kind=OutboxMessage.Kind.STATE,
+        )
+        if method in ("PUT", "DELETE"):
+            pending.update(status=OutboxMessage.Status.SUPERSEDED)
+        elif method == "PATCH":
+            earlier = pending.filter(method="PATCH").order_by("pk").last()
+            if earlier is not None and not pending.filter(pk__gt=earlier.pk).exists():
+                merged = {**json.loads(earlier.body or "{}", parse_float=Decimal), **(body or {})}
+                earlier.body = _dumps(merged)
+                earlier.save(update_fields=["body"])
+                _wake_on_commit(connection.pk)
+                return earlier
+    message.save()
+    _wake_on_commit(connection.pk)
+    return message
+
+
+def _wake_on_commit(connection_id: int) -> None:
+    from .tasks import outbox_deliver_task
+
+    outbox_deliver_task.delay_on_commit(connection_id)
+
+
+def _claim_next(connection_id: int, now: dt.datetime) -> OutboxMessage | None:
+    """Lease the oldest due message whose object has no earlier undelivered message."""
+    lease = dt.timedelta(seconds=settings.OUTBOX_LEASE_SECONDS)
+    with transaction.atomic():
+        candidates = (
+            OutboxMessage.objects.select_for_update(skip_locked=True)
+            .filter(connection_id=connection_id)
+            .filter(
+                Q(status=OutboxMessage.Status.PENDING, next_attempt_at__lte=now)
+                | Q(status=OutboxMessage.Status.DELIVERING, leased_until__lt=now)
+            )
+            .order_by("pk")
+        )
+        for message in candidates[:50]:
+            blocked = OutboxMessage.objects.filter(
+                connection_id=connection_id,
+                object_key=message.object_key,
+                module=message.module,
+                pk__lt=message.pk,
+                status__in=UNDELIVERED,
+            ).exists()
+            if blocked:
+                continue
+            message.status = OutboxMessage.Status.DELIVERING
+            message.leased_until = now + lease
+            message.attempts += 1
+            message.save(update_fields=["status", "leased_until", "attempts"])
+            return message
+    return None
+
+
+def _retry_delay(attempts: int) -> dt.timedelta:
+    base = min(settings.OUTBOX_MAX_BACKOFF_SECONDS, 2 ** min(attempts, 20))
+    return dt.timedelta(seconds=base * (0.5 + random.random() / 2))  # noqa: S311 (jitter)
+
+
+def _send(message: OutboxMessage) -> None:
+    from .services import partner_client
+
+    connection = message.connection
+    base = connection.endpoint_url(message.module, message.interface_role)
+    if not base:
+        raise OcpiClientError(
+            f"The partner announces no {message.module} {message.interface_role} endpoint."
+        )
+    url = base.rstrip("/") + "/" + message.path.lstrip("/")
+    body = json.loads(message.body, parse_float=Decimal) if message.body else None
+    with partner_client(connection) as client:
+        client.request(message.method, url, body=body, module=message.module)
+
+
+def _settle(message: OutboxMessage, error: OcpiClientError | None) -> None:
+    now = timezone.now()
+    if error is None:
+        message.status = OutboxMessage.Status.DELIVERED
+        message.delivered_at = now
+        message.last_error = ""
+        message.leased_until = None
+        message.save(update_fields=["status", "delivered_at", "last_error", "leased_until"])
+        return
+    message.last_error = str(error)[:2000]
+    message.last_http_status = error.http_status
+    message.leased_until = None
+    window = dt.timedelta(hours=settings.OUTBOX_RETRY_WINDOW_HOURS[message.kind])
+    if now - message.created_at >= window:
+        message.status = OutboxMessage.Status.DEAD
+        logger.error(
+            "Outbox message %s to %s is dead after %s attempts: %s",
+            message.pk,
+            message.connection,
+            message.attempts,
+            message.last_error,
+        )
+        audit_event_record(
+            connection_id=message.connection_id,
+            verb="outbox.dead_letter",
+            object_type=message.module,
+            object_key=message.object_key,
+            message=f"{message.method} {message.module}/{message.path} to {message.connection} "
+            f"gave up after {message.attempts} attempts: {message.last_error}",
+        )
+    else:
+        message.status = OutboxMessage.Status.PENDING
+        message.next_attempt_at = now + _retry_delay(message.attempts)
+    message.save(
+        update_fields=[
+            "status",
+            "last_error",
+            "last_http_status",
+            "leased_until",
+            "next_attempt_at",
+        ]
+    )
+
+
+def outbox_deliver(*, connection_id: int, limit: int = 500) -> int:
+    """Send this partner's due messages in order; how many were delivered."""
+    connection = PartnerConnection.objects.filter(pk=connection_id).first()
+    if connection is None or connection.status != PartnerConnection.Status.CONNECTED:
+        return 0
+    delivered = 0
+    for _ in range(limit):
+        message = _claim_next(connection_id, timezone.now())
+        if message is None:
+            break
+        message.connection = connection
+        try:
+            _send(message)
+        except OcpiClientError as exc:
+            _settle(message, exc)
+        else:
+            _settle(message, None)
+            delivered += 1
+    return delivered
+
+
+def outbox_due_connection_ids() -> list[int]:
+    """Connections with messages due now (the periodic sweep wakes each)."""
+    now = timezone.now()
+    return list(
+        OutboxMessage.objects.filter(
+            Q(status=OutboxMessage.Status.PENDING, next_attempt_at__lte=now)
+            | Q(status=OutboxMessage.Status.DELIVERING, leased_until__lt=now),
+            connection__status=PartnerConnection.Status.CONNECTED,
+        )
+        .values_list("connection_id", flat=True)
+        .distinct()
+    )
+
+
+@transaction.atomic
+def outbox_retry_dead(*, message_ids: list[int]) -> int:
+    """Staff put dead letters back in the queue (after fixing the partner side)."""
+    count = 0
+    for message in OutboxMessage.objects.select_for_update().filter(
+        pk__in=message_ids, status=OutboxMessage.Status.DEAD
+    ):
+        message.status = OutboxMessage.Status.PENDING
+        message.next_attempt_at = timezone.now()
+        message.created_at = timezone.now()  # a new retry window
+        message.save(update_fields=["status", "next_attempt_at", "created_at"])
+        _wake_on_commit(message.connection_id)
+        count += 1
+    return count

@@ -1,0 +1,19 @@
+"""Celery entry points of the partners app: thin, idempotent, ids only."""
+
+from celery import shared_task
+
+from .outbox import outbox_deliver, outbox_due_connection_ids
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def outbox_deliver_task(connection_id: int) -> int:
+    return outbox_deliver(connection_id=connection_id)
+
+
+@shared_task(ignore_result=True)
+def outbox_sweep_task() -> int:
+    """Wake delivery for every partner with due messages (retries, and wake-ups Redis lost)."""
+    ids = outbox_due_connection_ids()
+    for connection_id in ids:
+        outbox_deliver_task.delay(connection_id)
+    return len(ids)
