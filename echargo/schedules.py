@@ -13,6 +13,7 @@ class Schedule:
     # crontab fields: minute, hour, day_of_week, day_of_month, month_of_year
     crontab: tuple[str, str, str, str, str]
     description: str
+    args: tuple = ()
 
 
 SCHEDULES: list[Schedule] = [
@@ -23,6 +24,31 @@ SCHEDULES: list[Schedule] = [
         task="apps.partners.tasks.outbox_sweep_task",
         crontab=("*", "*", "*", "*", "*"),
         description="Wakes outbox delivery for every connection with due messages.",
+    ),
+    # Every hour at minute 7, fetch what changed in partners' locations since the last pull
+    # (a safety net beside their pushes; OCPI advises hour-scale polling).
+    Schedule(
+        name="locations: pull from partners",
+        task="apps.partners.tasks.pull_module_task",
+        crontab=("7", "*", "*", "*", "*"),
+        description="Incremental GET of every CPO partner's locations (date_from).",
+        args=("locations",),
+    ),
+    # Every hour at minute 27, the same for tariffs.
+    Schedule(
+        name="tariffs: pull from partners",
+        task="apps.partners.tasks.pull_module_task",
+        crontab=("27", "*", "*", "*", "*"),
+        description="Incremental GET of every CPO partner's tariffs (date_from).",
+        args=("tariffs",),
+    ),
+    # Every 15 minutes, fetch eMSP partners' token changes: the whitelist our chargers decide on.
+    Schedule(
+        name="tokens: pull from partners",
+        task="apps.partners.tasks.pull_module_task",
+        crontab=("*/15", "*", "*", "*", "*"),
+        description="Incremental GET of every eMSP partner's tokens (date_from).",
+        args=("tokens",),
     ),
     # Every night at 03:17 UTC, drop exchange-log rows older than the retention period.
     Schedule(

@@ -6,4 +6,7 @@ urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("admin/", admin.site.urls),
     path("ocpi/", include("apps.partners.urls")),
+    path("ocpi/", include("apps.locations.urls")),
+    path("ocpi/", include("apps.tariffs.urls")),
+    path("ocpi/", include("apps.tokens.urls")),
 ]

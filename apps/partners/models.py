@@ -188,3 +188,25 @@ class OutboxMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.method} {self.module}/{self.path} -> {self.connection_id} ({self.status})"
+
+
+class SyncState(models.Model):
+    """Where the scheduled pull of one module from one partner stands."""
+
+    connection = models.ForeignKey(
+        PartnerConnection, on_delete=models.CASCADE, related_name="sync_states"
+    )
+    module = models.CharField(max_length=32)
+    # date_from of the next incremental pull: the start of the last run that completed.
+    last_success_started_at = models.DateTimeField(null=True, blank=True)
+    last_run_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    last_counts = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["connection", "module"], name="sync_state_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.connection} {self.module}"

@@ -17,3 +17,14 @@ def outbox_sweep_task() -> int:
     for connection_id in ids:
         outbox_deliver_task.delay(connection_id)
     return len(ids)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def pull_module_task(module: str) -> int:
+    """Incremental pull of one module from every partner that sends it."""
+    from .pull import pull_connections_for, pull_run
+
+    connections = pull_connections_for(module)
+    for connection in connections:
+        pull_run(connection=connection, module=module)
+    return len(connections)

@@ -1,3 +1,5 @@
+import json
+
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
@@ -26,6 +28,7 @@ class Command(BaseCommand):
                 defaults={
                     "task": schedule.task,
                     "crontab": crontab,
+                    "args": json.dumps(list(schedule.args)),
                     "description": schedule.description,
                 },
             )
