@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "simple_history",
     "django_celery_beat",
+    "import_export",
     "echargo",
     "apps.partners",
     "apps.audit",
