@@ -171,6 +171,10 @@ OUTBOX_RETRY_WINDOW_HOURS = {
     "billing": env.float("OUTBOX_BILLING_RETRY_WINDOW_HOURS", default=72),
 }
 
+# Real-time token authorization: how long a tap at our station waits for the eMSP (seconds,
+# capped at 5: chargers give up after about 20 s and drivers sooner).
+TOKENS_REALTIME_TIMEOUT = env.float("TOKENS_REALTIME_TIMEOUT", default=2.0)
+
 # --- Celery ----------------------------------------------------------------------------------
 
 REDIS_URL = env.str("REDIS_URL", default="")

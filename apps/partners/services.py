@@ -93,8 +93,10 @@ def our_credentials(token: str) -> dict[str, Any]:
 # --- Shared steps --------------------------------------------------------------------------------
 
 
-def _client(connection: PartnerConnection, token: str) -> OcpiClient:
-    return OcpiClient(token, encoding=connection.auth_encoding, connection_id=connection.pk)
+def _client(connection: PartnerConnection, token: str, **options: Any) -> OcpiClient:
+    return OcpiClient(
+        token, encoding=connection.auth_encoding, connection_id=connection.pk, **options
+    )
 
 
 def _fetch_endpoints(
@@ -200,9 +202,12 @@ def outgoing_token(connection: PartnerConnection) -> str:
     return token_vault.decrypt(connection.outgoing_token_encrypted)
 
 
-def partner_client(connection: PartnerConnection) -> OcpiClient:
-    """An OCPI client that calls this partner with the token it issued us."""
-    return _client(connection, outgoing_token(connection))
+def partner_client(connection: PartnerConnection, **options: Any) -> OcpiClient:
+    """An OCPI client that calls this partner with the token it issued us.
+
+    `options` go to OcpiClient (from_party/to_party routing headers, timeout, retries).
+    """
+    return _client(connection, outgoing_token(connection), **options)
 
 
 # --- As server: a partner registers with us -------------------------------------------------------

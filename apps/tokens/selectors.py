@@ -1,0 +1,51 @@
+"""Token reads: the list our eMSP side serves, and the one-index lookups of a tap."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from apps.partners.models import PartnerConnection, Party, Role
+from echargo.ocpi.routing import ci
+
+from .models import Token
+
+
+def token_list_own() -> QuerySet[Token]:
+    """Tokens of the eMSP parties we host (what our tokens Sender interface serves)."""
+    return Token.objects.filter(owner__is_own=True, owner__role=Role.EMSP)
+
+
+def token_own_for_tap(*, uid: str, type: str) -> Token | None:
+    """Our driver's token by uid (case-insensitive) and type: one indexed lookup."""
+    return token_list_own().filter(uid_key=ci(uid), type=type).select_related("owner").first()
+
+
+def token_partner_for_tap(*, uid: str, type: str) -> Token | None:
+    """A partner's token as a tap at our station presents it (newest if two eMSPs share a uid)."""
+    return (
+        Token.objects.filter(uid_key=ci(uid), type=type, owner__is_own=False)
+        .select_related("owner__connection")
+        .order_by("-last_updated")
+        .first()
+    )
+
+
+def token_of_partner(*, owner: Party, uid: str, type: str) -> Token | None:
+    return Token.objects.filter(owner=owner, uid_key=ci(uid), type=type).first()
+
+
+def partner_emsp_party(
+    *, connection: PartnerConnection, country_code: str, party_id: str
+) -> Party | None:
+    """The eMSP party of this connection named in a URL, or None (not theirs, or not an eMSP)."""
+    return Party.objects.filter(
+        connection=connection, country_code=ci(country_code), party_id=ci(party_id), role=Role.EMSP
+    ).first()
+
+
+def cpo_partners_taking_tokens() -> list[PartnerConnection]:
+    """Connected CPO partners that take our tokens by push."""
+    connections = PartnerConnection.objects.filter(
+        status=PartnerConnection.Status.CONNECTED, parties__role=Role.CPO
+    ).distinct()
+    return [c for c in connections if c.endpoint_url("tokens", "RECEIVER")]

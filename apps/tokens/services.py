@@ -1,0 +1,434 @@
+"""Token operations in both roles.
+
+eMSP side (our drivers): issue, change and block tokens, pushed to every CPO partner through the
+outbox; answer partners' real-time authorization requests.
+CPO side (partners' drivers): store tokens partners push or we pull; decide a tap at our
+station by the token's whitelist rule, asking the eMSP in real time where the rule says so.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+import requests
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from rest_framework.exceptions import ValidationError
+
+from apps.audit.services import audit_event_record
+from apps.partners.models import PartnerConnection, Party, Role
+from apps.partners.outbox import outbox_enqueue
+from apps.partners.services import partner_client
+from echargo.ocpi.client import OcpiClientError
+from echargo.ocpi.exceptions import OcpiError, UnknownObject
+from echargo.ocpi.fields import format_ocpi_datetime
+from echargo.ocpi.routing import ci
+from echargo.ocpi.status import OcpiStatus
+
+from . import selectors
+from .models import AllowedType, AuthorizationDecision, Token, TokenType, WhitelistType
+from .wire import AuthorizationInfoSerializer, TokenSerializer, authorization_info, token_to_ocpi
+
+# Fields a PATCH may carry besides last_updated; country_code/party_id/uid/type are identity.
+_MUTABLE = (
+    "contract_id",
+    "visual_number",
+    "issuer",
+    "group_id",
+    "valid",
+    "whitelist",
+    "language",
+    "default_profile_type",
+    "energy_contract",
+)
+
+
+class UnknownToken(OcpiError):
+    """OCPI 2.2.1 tokens: real-time authorization of an unknown token is HTTP 404 + 2004."""
+
+    status_code = OcpiStatus.UNKNOWN_TOKEN
+    http_status = 404
+    default_message = "Unknown token."
+
+
+def _apply(token: Token, data: dict[str, Any], *, replace: bool) -> None:
+    """Copy OCPI fields onto the row; a PUT (replace) resets omitted optional fields."""
+    for field in _MUTABLE:
+        if field in data:
+            value = data[field]
+            setattr(token, field, value if value is not None or field == "energy_contract" else "")
+        elif replace:
+            setattr(token, field, None if field == "energy_contract" else "")
+    if "last_updated" in data:
+        token.last_updated = data["last_updated"]
+
+
+# --- eMSP side: our drivers' tokens ---------------------------------------------------------------
+
+
+def _push(token: Token, *, method: str, body: dict[str, Any]) -> int:
+    path = f"{quote(token.country_code)}/{quote(token.party_id)}/{quote(token.uid, safe='')}"
+    path += f"?type={token.type}"
+    connections = selectors.cpo_partners_taking_tokens()
+    for connection in connections:
+        outbox_enqueue(
+            connection=connection,
+            module="tokens",
+            object_key=token.object_key,
+            method=method,
+            path=path,
+            body=body,
+        )
+    return len(connections)
+
+
+@transaction.atomic
+def token_issue_own(
+    *,
+    owner: Party,
+    uid: str,
+    type: str = TokenType.RFID,
+    contract_id: str,
+    issuer: str,
+    whitelist: str = WhitelistType.ALLOWED,
+    valid: bool = True,
+    **optional: Any,
+) -> Token:
+    """Issue a token to one of our drivers and push it (PUT) to every CPO partner."""
+    if not (owner.is_own and owner.role == Role.EMSP):
+        raise ValidationError("Tokens are issued by one of our own eMSP parties.")
+    if selectors.token_of_partner(owner=owner, uid=uid, type=type) is not None:
+        raise ValidationError(f"Token {type} {uid} already exists for {owner}.")
+    token = Token(
+        owner=owner,
+        country_code=owner.country_code,
+        party_id=owner.party_id,
+        uid=uid,
+        type=type,
+        last_updated=timezone.now(),
+    )
+    _apply(
+        token,
+        {
+            "contract_id": contract_id,
+            "issuer": issuer,
+            "whitelist": whitelist,
+            "valid": valid,
+            **optional,
+        },
+        replace=True,
+    )
+    _validate(token)
+    token._change_reason = "Issued by staff"
+    token.save()
+    partners = _push(token, method="PUT", body=token_to_ocpi(token))
+    audit_event_record(
+        verb="token.issued",
+        object_type="token",
+        object_key=token.object_key,
+        message=f"Token {token} issued; pushed to {partners} CPO partner(s).",
+    )
+    return token
+
+
+@transaction.atomic
+def token_update_own(
+    *, token: Token, changes: dict[str, Any], reason: str = "Changed by staff"
+) -> Token:
+    """Change one of our tokens and push it: PATCH for valid/whitelist, PUT otherwise."""
+    if not token.owner.is_own:
+        raise ValidationError("Only our own drivers' tokens can be changed here.")
+    unknown = set(changes) - set(_MUTABLE)
+    if unknown:
+        raise ValidationError(f"Cannot change {sorted(unknown)}.")
+    changed = {k: v for k, v in changes.items() if getattr(token, k) != v}
+    if not changed:
+        return token
+    token.last_updated = timezone.now()
+    _apply(token, changed, replace=False)
+    _validate(token)
+    token._change_reason = reason
+    token.save()
+    if set(changed) <= {"valid", "whitelist"}:
+        body = {**changed, "last_updated": format_ocpi_datetime(token.last_updated)}
+        partners = _push(token, method="PATCH", body=body)
+    else:
+        partners = _push(token, method="PUT", body=token_to_ocpi(token))
+    verb = "token.blocked" if changed.get("valid") is False else "token.changed"
+    audit_event_record(
+        verb=verb,
+        object_type="token",
+        object_key=token.object_key,
+        message=f"Token {token}: {reason} ({', '.join(sorted(changed))}); "
+        f"pushed to {partners} CPO partner(s).",
+    )
+    return token
+
+
+def token_block_own(*, token: Token, reason: str = "Blocked by staff") -> Token:
+    """Block a driver's token everywhere: valid=false, pushed to every CPO partner."""
+    return token_update_own(token=token, changes={"valid": False}, reason=reason)
+
+
+def _validate(token: Token) -> None:
+    """Our own tokens must be as valid on the wire as the ones we accept from partners."""
+    serializer = TokenSerializer(data=token_to_ocpi(token))
+    serializer.is_valid(raise_exception=True)
+
+
+def token_authorize_for_partner(
+    *, connection: PartnerConnection, uid: str, type: str, location: dict[str, Any] | None
+) -> dict[str, Any]:
+    """POST tokens/{uid}/authorize: a partner CPO asks about our driver; AuthorizationInfo.
+
+    We do not refuse on opening hours or EVSE status (our copy may be stale, OCPI 2.2.1 tokens);
+    a blocked token is BLOCKED. Raises UnknownToken (HTTP 404 + 2004) for a token we do not know.
+    """
+    started = time.perf_counter()
+    token = selectors.token_own_for_tap(uid=uid, type=type)
+    reference = "" if token is None else uuid.uuid4().hex
+    allowed = "" if token is None else (AllowedType.ALLOWED if token.valid else AllowedType.BLOCKED)
+    AuthorizationDecision.objects.create(
+        side=AuthorizationDecision.Side.EMSP,
+        token=token,
+        uid=uid[:36],
+        type=type,
+        connection=connection,
+        location_id=(location or {}).get("location_id", ""),
+        evse_uids=(location or {}).get("evse_uids") or [],
+        allowed=allowed,
+        source=AuthorizationDecision.Source.LOCAL
+        if token
+        else AuthorizationDecision.Source.UNKNOWN,
+        authorization_reference=reference,
+        latency_ms=(time.perf_counter() - started) * 1000,
+    )
+    if token is None:
+        raise UnknownToken(f"Unknown token {type} {uid}.")
+    info = "Charging allowed." if token.valid else "This token is blocked."
+    return authorization_info(
+        allowed=allowed,
+        token=token,
+        location=location,
+        authorization_reference=reference,
+        info=info,
+    )
+
+
+# --- CPO side: partners' drivers' tokens ---------------------------------------------------
+
+
+def token_owner_of_partner(
+    connection: PartnerConnection, country_code: str, party_id: str
+) -> Party:
+    owner = selectors.partner_emsp_party(
+        connection=connection, country_code=country_code, party_id=party_id
+    )
+    if owner is None:
+        raise UnknownObject(f"{country_code}*{party_id} is not an eMSP of this connection.")
+    return owner
+
+
+@transaction.atomic
+def token_upsert_from_partner(
+    *, connection: PartnerConnection, data: dict[str, Any]
+) -> tuple[Token, bool]:
+    """Store a complete Token a partner eMSP pushed (PUT) or we pulled; (token, created).
+
+    A version older than the one we hold is ignored: pushes and pulls can cross, and the
+    newer state must win (OCPI 2.2.1 transport: last_updated).
+    """
+    owner = token_owner_of_partner(connection, data["country_code"], data["party_id"])
+    token = (
+        Token.objects.select_for_update()
+        .filter(owner=owner, uid_key=ci(data["uid"]), type=data["type"])
+        .first()
+    )
+    created = token is None
+    if token is None:
+        token = Token(owner=owner, uid=data["uid"], type=data["type"])
+    elif token.last_updated > data["last_updated"]:
+        return token, False
+    token.uid = data["uid"]
+    _apply(token, data, replace=True)
+    token._change_reason = f"PUT by {connection}"
+    token.save()
+    return token, created
+
+
+@transaction.atomic
+def token_patch_from_partner(
+    *, token: Token, data: dict[str, Any], connection: PartnerConnection
+) -> Token:
+    """Apply a partner's PATCH; an older last_updated than ours changes nothing."""
+    token = Token.objects.select_for_update().get(pk=token.pk)
+    if token.last_updated > data["last_updated"]:
+        return token
+    _apply(
+        token, {k: v for k, v in data.items() if k in (*_MUTABLE, "last_updated")}, replace=False
+    )
+    token._change_reason = f"PATCH by {connection}"
+    token.save()
+    return token
+
+
+def token_store_pulled(connection: PartnerConnection, obj: dict[str, Any]) -> None:
+    """Pull handler: validate one Token from an eMSP's list and store it."""
+    serializer = TokenSerializer(data=obj)
+    serializer.is_valid(raise_exception=True)
+    token_upsert_from_partner(connection=connection, data=serializer.validated_data)
+
+
+@dataclass(frozen=True)
+class TapDecision:
+    allowed: str  # an AllowedType, or "" when the token is unknown
+    source: str
+    authorization_reference: str
+    token: Token | None
+    detail: str
+
+    @property
+    def may_charge(self) -> bool:
+        return self.allowed == AllowedType.ALLOWED
+
+
+class _NoAnswer(Exception):
+    """The eMSP gave no usable answer; `unreachable` when it could not be reached at all."""
+
+    def __init__(self, message: str, *, unreachable: bool) -> None:
+        super().__init__(message)
+        self.unreachable = unreachable
+
+
+class _UnknownAtEmsp(Exception):
+    pass
+
+
+def _realtime_timeout() -> float:
+    # Chargers give up after about 20 s; a driver should not wait more than a few seconds.
+    return max(0.1, min(float(settings.TOKENS_REALTIME_TIMEOUT), 5.0))
+
+
+def _ask_emsp(
+    *, owner: Party, uid: str, type: str, location_id: str, evse_uid: str | None, timeout: float
+) -> dict[str, Any]:
+    """POST .../tokens/{uid}/authorize at the token's eMSP; the validated AuthorizationInfo."""
+    connection = owner.connection
+    base = connection.endpoint_url("tokens", "SENDER") if connection else None
+    if connection is None or connection.status != PartnerConnection.Status.CONNECTED or not base:
+        raise _NoAnswer(f"No connected tokens Sender for {owner}.", unreachable=True)
+    our_cpo = Party.objects.filter(is_own=True, role=Role.CPO).first()
+    url = f"{base.rstrip('/')}/{quote(uid, safe='')}/authorize"
+    body = {"location_id": location_id, **({"evse_uids": [evse_uid]} if evse_uid else {})}
+    options: dict[str, Any] = {
+        # Connect fast or not at all; the read budget is the configured timeout. No retries:
+        # the driver is waiting.
+        "timeout": (min(1.0, timeout), timeout),
+        "retries": False,
+        "to_party": (owner.country_code, owner.party_id),
+    }
+    if our_cpo is not None:
+        options["from_party"] = (our_cpo.country_code, our_cpo.party_id)
+    try:
+        with partner_client(connection, **options) as client:
+            result = client.request("POST", url, params={"type": type}, body=body, module="tokens")
+    except OcpiClientError as exc:
+        if exc.status_code == OcpiStatus.UNKNOWN_TOKEN or exc.http_status == 404:
+            raise _UnknownAtEmsp(str(exc)) from exc
+        cause = exc.__cause__
+        unreachable = isinstance(cause, requests.ConnectionError | requests.Timeout)
+        raise _NoAnswer(str(exc), unreachable=unreachable) from exc
+    answer = AuthorizationInfoSerializer(data=result.data)
+    if not answer.is_valid():
+        raise _NoAnswer(f"Invalid AuthorizationInfo: {answer.errors}", unreachable=False)
+    return answer.validated_data
+
+
+def _local(token: Token) -> str:
+    return AllowedType.ALLOWED if token.valid else AllowedType.BLOCKED
+
+
+def token_authorize_at_station(
+    *,
+    uid: str,
+    type: str = TokenType.RFID,
+    location_id: str,
+    evse_uid: str | None = None,
+    emsp: tuple[str, str] | None = None,
+) -> TapDecision:
+    """Decide a tap at one of our stations, and record the decision.
+
+    By the token's whitelist rule (OCPI 2.2.1 WhitelistType): ALWAYS answers locally; ALLOWED
+    asks the eMSP and falls back to the local answer when it gives no usable answer in time;
+    ALLOWED_OFFLINE falls back only when the eMSP is unreachable (connection failed or timed
+    out) — an eMSP that answers with an error is online, so the tap is refused; NEVER only ever
+    takes the eMSP's answer. A token we do not hold is asked of its eMSP when `emsp` (country_code,
+    party_id — e.g. from the contract id) names a connected partner.
+    """
+    started = time.perf_counter()
+    token = selectors.token_partner_for_tap(uid=uid, type=type)
+    owner = token.owner if token else _emsp_party(emsp)
+    source = AuthorizationDecision.Source
+    allowed, how, reference, detail = "", source.UNKNOWN, "", "Unknown token."
+    if token is not None and token.whitelist == WhitelistType.ALWAYS:
+        allowed, how, detail = _local(token), source.LOCAL, "Whitelist ALWAYS."
+    elif owner is not None:
+        try:
+            answer = _ask_emsp(
+                owner=owner,
+                uid=uid,
+                type=type,
+                location_id=location_id,
+                evse_uid=evse_uid,
+                timeout=_realtime_timeout(),
+            )
+        except _UnknownAtEmsp:
+            detail = f"{owner} does not know this token."
+        except _NoAnswer as exc:
+            detail = f"No answer from {owner}: {exc}"[:255]
+            rule = token.whitelist if token else WhitelistType.NEVER
+            if rule == WhitelistType.ALLOWED or (
+                rule == WhitelistType.ALLOWED_OFFLINE and exc.unreachable
+            ):
+                allowed, how = _local(token), source.FALLBACK
+            else:
+                how = source.UNAVAILABLE
+        else:
+            allowed, how = answer["allowed"], source.REALTIME
+            reference = answer.get("authorization_reference") or ""
+            detail = ((answer.get("info") or {}).get("text") or "")[:255]
+    decision = TapDecision(
+        allowed=allowed, source=how, authorization_reference=reference, token=token, detail=detail
+    )
+    AuthorizationDecision.objects.create(
+        side=AuthorizationDecision.Side.CPO,
+        token=token,
+        uid=uid[:36],
+        type=type,
+        connection=owner.connection if owner else None,
+        location_id=location_id,
+        evse_uids=[evse_uid] if evse_uid else [],
+        allowed=allowed,
+        source=how,
+        authorization_reference=reference,
+        latency_ms=(time.perf_counter() - started) * 1000,
+        detail=detail,
+    )
+    return decision
+
+
+def _emsp_party(emsp: tuple[str, str] | None) -> Party | None:
+    if emsp is None:
+        return None
+    return (
+        Party.objects.filter(
+            country_code=ci(emsp[0]), party_id=ci(emsp[1]), role=Role.EMSP, is_own=False
+        )
+        .select_related("connection")
+        .first()
+    )
