@@ -80,3 +80,39 @@ def ocpi_live(live_server, settings, our_parties):
     """Our own instance served over real HTTP; partners reach our versions URL through it."""
     settings.OCPI_BASE_URL = live_server.url
     return live_server
+
+
+@pytest.fixture
+def celery_worker_process(tmp_path, ocpi_live, settings):
+    """A real Celery worker on Redis sharing our test database (needs REDIS_URL, as CI sets)."""
+    import os
+
+    from django.db import connection
+
+    from tests.peer import CeleryWorker
+
+    if not os.environ.get("REDIS_URL"):
+        pytest.skip("REDIS_URL is not set: no broker for a real worker (CI sets it)")
+    worker = CeleryWorker(
+        tmp_path, connection.settings_dict, {"OCPI_BASE_URL": ocpi_live.url}
+    ).start()
+    yield worker
+    worker.stop()
+
+
+@pytest.fixture
+def connected_peer(peer, ocpi_live):
+    """We registered with the peer (both sides CPO + eMSP); unregistered again afterwards."""
+    from apps.partners.services import (
+        connection_register_with_partner,
+        connection_unregister_with_partner,
+    )
+
+    versions_url, token_a = peer.invite("echargo TR")
+    connection = connection_register_with_partner(
+        versions_url=versions_url, token_a=token_a, name="Peer Charging"
+    )
+    yield connection
+    connection.refresh_from_db()
+    if connection.status == "connected":
+        connection_unregister_with_partner(connection=connection, force=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -104,6 +105,15 @@ class PeerInstance:
             self.process.terminate()
             self.process.wait(timeout=10)
 
+    def freeze(self) -> None:
+        """Stop answering without closing sockets: a peer that is up but silent (SIGSTOP)."""
+        subprocess.run(["pkill", "-STOP", "-P", str(self.process.pid)], check=False)
+        os.kill(self.process.pid, signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        os.kill(self.process.pid, signal.SIGCONT)
+        subprocess.run(["pkill", "-CONT", "-P", str(self.process.pid)], check=False)
+
     def invite(self, name: str) -> tuple[str, str]:
         """Our versions URL and token A, as the peer's operator prints them."""
         out = self.manage("ocpi_invite", name)
@@ -111,3 +121,60 @@ class PeerInstance:
             re.search(r"versions_url: (\S+)", out).group(1),
             re.search(r"token_a: (\S+)", out).group(1),
         )
+
+
+class CeleryWorker:
+    """A real Celery worker on Redis, working on the test database (transactional tests only)."""
+
+    def __init__(self, workdir: Path, database: dict, extra_env: dict[str, str]) -> None:
+        user = database.get("USER") or "postgres"
+        password = f":{database['PASSWORD']}" if database.get("PASSWORD") else ""
+        host = database.get("HOST") or "127.0.0.1"
+        port = database.get("PORT") or "5432"
+        self.env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "echargo.settings_test",
+            "DATABASE_URL": f"postgres://{user}{password}@{host}:{port}/{database['NAME']}",
+            **extra_env,
+        }
+        self.log = workdir / "worker.log"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> CeleryWorker:
+        celery = [sys.executable, "-m", "celery", "-A", "echargo"]
+        subprocess.run(
+            [*celery, "purge", "-f"],
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            timeout=60,
+            check=False,
+        )
+        self.process = subprocess.Popen(
+            [
+                *celery,
+                "worker",
+                "--pool",
+                "solo",
+                "--without-mingle",
+                "--without-gossip",
+                "--loglevel",
+                "INFO",
+            ],
+            cwd=ROOT,
+            env=self.env,
+            stdout=self.log.open("w"),
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if "ready" in self.log.read_text():
+                return self
+            time.sleep(0.2)
+        self.stop()
+        raise RuntimeError(f"worker did not start: {self.log.read_text()}")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=20)

@@ -1,0 +1,100 @@
+"""Tokens between two running echargo instances over real HTTP on loopback.
+
+We are the peer's eMSP for our drivers and its CPO for its drivers: a block we make reaches the
+peer's stations by push (through a real Celery worker on Redis), and the peer's driver is
+authorized at our station in real time, and locally when the peer does not answer.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+
+from apps.partners.models import OutboxMessage, Party
+from apps.partners.services import partner_client
+from apps.tokens.models import Token
+from apps.tokens.services import token_authorize_at_station, token_block_own, token_issue_own
+
+pytestmark = [pytest.mark.peer, pytest.mark.django_db(transaction=True)]
+
+
+def wait_for(predicate, seconds=20.0):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def peer_decides(peer, uid: str) -> dict[str, str]:
+    out = peer.manage("token_authorize", uid, "--location", "PEER-LOC-1")
+    return dict(re.findall(r"(\w+)=(\S*)", out))
+
+
+def test_block_in_our_admin_is_refused_at_the_peers_station(
+    connected_peer, peer, celery_worker_process
+):
+    our_emsp = Party.objects.get(is_own=True, role="EMSP")
+    token = token_issue_own(
+        owner=our_emsp,
+        uid="TRCARD0001",
+        contract_id="TR-ECH-C0001",
+        issuer="echargo",
+        whitelist="ALWAYS",
+    )
+    # The worker delivers the PUT: the peer's charger now decides locally and lets the driver in.
+    assert wait_for(lambda: OutboxMessage.objects.filter(status="delivered").count() == 1)
+    assert peer_decides(peer, "TRCARD0001")["allowed"] == "ALLOWED"
+
+    blocked_at = time.monotonic()
+    token_block_own(token=token)
+    assert wait_for(lambda: OutboxMessage.objects.filter(status="delivered").count() == 2)
+    decision = peer_decides(peer, "TRCARD0001")
+    assert decision == {
+        "allowed": "BLOCKED",
+        "source": "local",
+        "reference": "-",
+        "detail": "Whitelist",
+    }
+    assert time.monotonic() - blocked_at < 20
+
+    # The eMSP may read back what the CPO holds (OCPI 2.2.1 tokens receiver GET).
+    with partner_client(connected_peer) as client:
+        url = connected_peer.endpoint_url("tokens", "RECEIVER") + "/TR/ECH/TRCARD0001"
+        assert client.get(url, {"type": "RFID"}).data["valid"] is False
+
+
+def test_peers_driver_is_authorized_in_real_time_and_locally_when_peer_is_silent(
+    connected_peer, peer, settings
+):
+    peer.manage(
+        "token_issue",
+        "NLCARD0001",
+        "--contract-id",
+        "NL-PEE-C0001",
+        "--issuer",
+        "Peer Charging",
+        "--whitelist",
+        "ALLOWED",
+    )
+    # The peer pushed it to our CPO receiver (its tasks run inline): we hold the whitelist.
+    assert wait_for(lambda: Token.objects.filter(uid="NLCARD0001").exists())
+    assert Token.objects.get(uid="NLCARD0001").owner.party_id == "PEE"
+
+    decision = token_authorize_at_station(uid="NLCARD0001", location_id="TR-IST-001")
+    assert (decision.allowed, decision.source) == ("ALLOWED", "realtime")
+    assert len(decision.authorization_reference) == 32
+
+    settings.TOKENS_REALTIME_TIMEOUT = 1.0
+    peer.freeze()
+    try:
+        started = time.monotonic()
+        decision = token_authorize_at_station(uid="NLCARD0001", location_id="TR-IST-001")
+        waited = time.monotonic() - started
+    finally:
+        peer.thaw()
+    assert (decision.allowed, decision.source) == ("ALLOWED", "fallback")
+    assert waited < 3
