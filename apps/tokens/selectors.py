@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+import datetime as dt
+from typing import Any
+
+from django.db.models import Avg, Count, Max, Q, QuerySet
 
 from apps.partners.models import PartnerConnection, Party, Role
 from echargo.ocpi.routing import ci
 
-from .models import Token
+from .models import AuthorizationDecision, Token
 
 
 def token_list_own() -> QuerySet[Token]:
@@ -49,3 +52,19 @@ def cpo_partners_taking_tokens() -> list[PartnerConnection]:
         status=PartnerConnection.Status.CONNECTED, parties__role=Role.CPO
     ).distinct()
     return [c for c in connections if c.endpoint_url("tokens", "RECEIVER")]
+
+
+def authorization_summary_per_partner(*, since: dt.datetime) -> list[dict[str, Any]]:
+    """Decisions per partner and side since a time: count, allowed, fallbacks, latency."""
+    return list(
+        AuthorizationDecision.objects.filter(created_at__gte=since)
+        .values("connection__name", "side")
+        .annotate(
+            decisions=Count("id"),
+            allowed_count=Count("id", filter=Q(allowed="ALLOWED")),
+            fallbacks=Count("id", filter=Q(source__in=["fallback", "unavailable"])),
+            avg_ms=Avg("latency_ms"),
+            max_ms=Max("latency_ms"),
+        )
+        .order_by("connection__name", "side")
+    )
