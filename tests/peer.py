@@ -93,9 +93,9 @@ class PeerInstance:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
-                requests.get(self.versions_url, timeout=1)
+                requests.get(self.versions_url, timeout=5)
                 return self
-            except requests.ConnectionError:
+            except requests.RequestException:
                 time.sleep(0.2)
         self.stop()
         raise RuntimeError(f"peer did not start: {self.log.read_text()}")

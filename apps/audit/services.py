@@ -60,8 +60,11 @@ def exchange_record(*, exchange: Exchange) -> OcpiExchange:
 def exchange_record_from_signal(sender: Any, *, exchange: Exchange, **kwargs: Any) -> None:
     """Listener of echargo.ocpi's exchange_completed; a failure is logged, never raised."""
     try:
-        # A savepoint: a failed insert must not poison the caller's transaction.
-        with transaction.atomic():
+        if transaction.get_connection().in_atomic_block:
+            # A savepoint: a failed insert must not poison the caller's transaction.
+            with transaction.atomic():
+                exchange_record(exchange=exchange)
+        else:
             exchange_record(exchange=exchange)
     except Exception:
         logger.exception("Could not store the OCPI exchange %s", exchange.request_id)

@@ -168,6 +168,9 @@ class OutboxMessage(models.Model):
     # The OCPI JSON as text: numbers stay exact (a JSONField would round-trip Decimals as str).
     body = models.TextField(blank=True)
     kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.STATE)
+    # The receiving party, sent as OCPI-to-* (the owner in object_key is sent as OCPI-from-*).
+    to_country_code = models.CharField(max_length=2, blank=True)
+    to_party_id = models.CharField(max_length=3, blank=True)
     status = models.CharField(
         max_length=12, choices=Status.choices, default=Status.PENDING, db_index=True
     )

@@ -50,13 +50,21 @@ def outbox_enqueue(
     body: Any = None,
     kind: str = OutboxMessage.Kind.STATE,
     interface_role: str = "RECEIVER",
+    to_party: tuple[str, str] | None = None,
 ) -> OutboxMessage:
     """Queue one push to one partner; call inside the transaction that made the change.
 
     State messages coalesce while undelivered: a PUT or DELETE supersedes every pending message
     for the object, a PATCH is merged into a pending PATCH (newer fields win).
+    `object_key` starts with the owner's country_code/party_id, sent as OCPI-from-*; `to_party`
+    (sent as OCPI-to-*) defaults to the connection's party when it carries only one.
     """
+    if to_party is None:
+        parties = set(connection.parties.values_list("country_code", "party_id"))
+        to_party = parties.pop() if len(parties) == 1 else ("", "")
     message = OutboxMessage(
+        to_country_code=to_party[0],
+        to_party_id=to_party[1],
         connection=connection,
         module=module,
         interface_role=interface_role,
@@ -142,7 +150,11 @@ def _send(message: OutboxMessage) -> None:
         )
     url = base.rstrip("/") + "/" + message.path.lstrip("/")
     body = json.loads(message.body, parse_float=Decimal) if message.body else None
-    with partner_client(connection) as client:
+    # Routing headers (OCPI 2.2.1 transport): from = the object's owner (one of our parties),
+    # to = the party the message is for.
+    owner = tuple(message.object_key.split("/")[:2])
+    to_party = (message.to_country_code, message.to_party_id) if message.to_party_id else None
+    with partner_client(connection, from_party=owner, to_party=to_party) as client:
         client.request(message.method, url, body=body, module=message.module)
 
 

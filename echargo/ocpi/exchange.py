@@ -37,7 +37,8 @@ def body_text(raw: bytes | str | None, limit: int) -> str:
     if not raw:
         return ""
     text = raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else raw
-    text = mask_secrets(text)
+    # PostgreSQL text cannot hold NUL; a hostile body must still be logged.
+    text = mask_secrets(text.replace("\x00", "\ufffd"))
     if len(text) > limit:
         return text[:limit] + f"... [truncated, {len(text)} characters]"
     return text

@@ -61,7 +61,12 @@ class OcpiExchangeMiddleware:
 
         response = self._ensure_envelope(response)
         self._set_headers(request, response)
-        self._report(request, response, request_body, started_at, time.perf_counter() - start)
+        exchange = self._exchange(
+            request, response, request_body, started_at, time.perf_counter() - start
+        )
+        # Written when the server closes the response, after the bytes went out: the partner
+        # (a charger waiting on an authorization) does not wait for the log insert.
+        response._resource_closers.append(lambda: report_exchange(exchange))
         return response
 
     def process_view(self, request: HttpRequest, view_func: Any, *args: Any) -> None:
@@ -104,30 +109,28 @@ class OcpiExchangeMiddleware:
             response[h.FROM_COUNTRY], response[h.FROM_PARTY] = to_country[:2], to_party[:3]
 
     @staticmethod
-    def _report(
+    def _exchange(
         request: HttpRequest,
         response: HttpResponse,
         request_body: bytes,
         started_at: Any,
         seconds: float,
-    ) -> None:
+    ) -> Exchange:
         limit = settings.OCPI_EXCHANGE_LOG_MAX_BODY
         content = b"" if getattr(response, "streaming", False) else response.content
         user = getattr(request, "user", None)
-        report_exchange(
-            Exchange(
-                direction=INBOUND,
-                method=request.method or "",
-                url=request.get_full_path()[:2000],
-                started_at=started_at,
-                duration_ms=round(seconds * 1000, 3),
-                http_status=response.status_code,
-                ocpi_status_code=ocpi_status_of(content),
-                request_id=request.ocpi_request_id,
-                correlation_id=request.ocpi_correlation_id,
-                module=request.ocpi_module,
-                connection_id=getattr(user, "connection_id", None),
-                request_body=body_text(request_body, limit),
-                response_body=body_text(content, limit),
-            )
+        return Exchange(
+            direction=INBOUND,
+            method=request.method or "",
+            url=request.get_full_path()[:2000],
+            started_at=started_at,
+            duration_ms=round(seconds * 1000, 3),
+            http_status=response.status_code,
+            ocpi_status_code=ocpi_status_of(content),
+            request_id=request.ocpi_request_id,
+            correlation_id=request.ocpi_correlation_id,
+            module=request.ocpi_module,
+            connection_id=getattr(user, "connection_id", None),
+            request_body=body_text(request_body, limit),
+            response_body=body_text(content, limit),
         )

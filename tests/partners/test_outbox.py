@@ -137,3 +137,13 @@ def test_missing_receiver_endpoint_is_an_error_not_a_crash(bosphorus):
     assert outbox_deliver(connection_id=bosphorus.pk) == 0
     message.refresh_from_db()
     assert "no tokens RECEIVER endpoint" in message.last_error
+
+
+@responses.activate
+def test_push_carries_routing_headers_from_owner_to_partner(cpo_partner):
+    responses.put(f"{TOKENS}/TR/ECH/T1", **ok())
+    enqueue(cpo_partner)
+    outbox_deliver(connection_id=cpo_partner.pk)
+    sent = responses.calls[0].request.headers
+    assert (sent["OCPI-from-country-code"], sent["OCPI-from-party-id"]) == ("TR", "ECH")
+    assert (sent["OCPI-to-country-code"], sent["OCPI-to-party-id"]) == ("TR", "BOS")
