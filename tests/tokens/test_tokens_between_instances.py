@@ -98,3 +98,27 @@ def test_peers_driver_is_authorized_in_real_time_and_locally_when_peer_is_silent
         peer.thaw()
     assert (decision.allowed, decision.source) == ("ALLOWED", "fallback")
     assert waited < 3
+
+
+def test_pull_fetches_the_peers_tokens_then_only_what_changed(connected_peer, peer):
+    from django.core.management import call_command
+
+    from apps.partners.models import SyncState
+
+    peer.manage("token_issue", "NLPULL0001", "--contract-id", "NL-PEE-C0101",
+                "--issuer", "Peer Charging")
+    peer.manage("token_issue", "NLPULL0002", "--contract-id", "NL-PEE-C0102",
+                "--issuer", "Peer Charging", "--whitelist", "NEVER")
+    Token.objects.filter(uid__startswith="NLPULL").delete()  # forget what the push brought
+
+    call_command("ocpi_pull", str(connected_peer.pk), "--module", "tokens")
+    assert set(Token.objects.filter(owner__party_id="PEE").values_list("uid", "whitelist")) >= {
+        ("NLPULL0001", "ALLOWED"), ("NLPULL0002", "NEVER")}
+    state = SyncState.objects.get(connection=connected_peer, module="tokens")
+    assert state.last_counts["rejected"] == 0
+    assert state.last_success_started_at is not None
+
+    # The next run asks only for what changed since the last successful one.
+    call_command("ocpi_pull", str(connected_peer.pk), "--module", "tokens")
+    state.refresh_from_db()
+    assert state.last_counts["received"] == 0
