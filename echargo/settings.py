@@ -163,7 +163,9 @@ OCPI_TOKEN_A_TTL_HOURS = env.int("OCPI_TOKEN_A_TTL_HOURS", default=72)
 # SECRET_KEY, so rotating SECRET_KEY invalidates stored tokens unless this is set on its own.
 OCPI_TOKEN_KEY = secret("OCPI_TOKEN_KEY", SECRET_KEY)
 # Bodies kept in the exchange log are cut to this many characters.
-OCPI_EXCHANGE_LOG_MAX_BODY = env.int("OCPI_EXCHANGE_LOG_MAX_BODY", default=20_000)
+# Request bodies (what partners wrote) are kept longer than response bodies (mostly our pages).
+OCPI_EXCHANGE_LOG_MAX_REQUEST_BODY = env.int("OCPI_EXCHANGE_LOG_MAX_REQUEST_BODY", default=65_536)
+OCPI_EXCHANGE_LOG_MAX_RESPONSE_BODY = env.int("OCPI_EXCHANGE_LOG_MAX_RESPONSE_BODY", default=4096)
 OCPI_EXCHANGE_LOG_RETENTION_DAYS = env.int("OCPI_EXCHANGE_LOG_RETENTION_DAYS", default=180)
 
 # Outbox: a delivery lease longer than any partner call, capped exponential backoff, and how

@@ -194,8 +194,8 @@ class OcpiClient:
                     correlation_id=headers[h.CORRELATION_ID],
                     module=module,
                     connection_id=self.connection_id,
-                    request_body=body_text(payload, settings.OCPI_EXCHANGE_LOG_MAX_BODY),
-                    response_body=body_text(raw, settings.OCPI_EXCHANGE_LOG_MAX_BODY),
+                    request_body=body_text(payload, settings.OCPI_EXCHANGE_LOG_MAX_REQUEST_BODY),
+                    response_body=body_text(raw, settings.OCPI_EXCHANGE_LOG_MAX_RESPONSE_BODY),
                     error=error[:1000],
                 )
             )

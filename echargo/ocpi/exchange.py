@@ -6,7 +6,6 @@ failing listener is logged and ignored, so logging can never break the exchange 
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from dataclasses import dataclass, field
@@ -22,9 +21,11 @@ INBOUND = "in"
 OUTBOUND = "out"
 
 # Credentials tokens travel as {"token": "..."} in the credentials module; driver Token objects
-# are JSON objects under "token", which this pattern leaves alone.
-_TOKEN_VALUE = re.compile(r'("token"\s*:\s*)"(?:[^"\\]|\\.)*"')
+# are JSON objects under "token", which this pattern leaves alone. A value cut off by truncation
+# (no closing quote) is masked too.
+_TOKEN_VALUE = re.compile(r'("token"\s*:\s*)"(?:[^"\\]|\\.)*(?:"|$)')
 MASK = '"********"'
+_STATUS_CODE = re.compile(rb'"status_code"\s*:\s*(\d{4})')
 
 
 def mask_secrets(body: str) -> str:
@@ -33,27 +34,29 @@ def mask_secrets(body: str) -> str:
 
 
 def body_text(raw: bytes | str | None, limit: int) -> str:
-    """Decode, mask and truncate a body for the log."""
+    """Decode, truncate and mask a body for the log (truncated first: big pages stay cheap)."""
     if not raw:
         return ""
-    text = raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else raw
+    size = len(raw)
+    if isinstance(raw, bytes):
+        raw = raw[: limit * 4].decode("utf-8", errors="replace")
+    text = raw[:limit]
     # PostgreSQL text cannot hold NUL; a hostile body must still be logged.
     text = mask_secrets(text.replace("\x00", "\ufffd"))
-    if len(text) > limit:
-        return text[:limit] + f"... [truncated, {len(text)} characters]"
+    if size > limit:
+        text += f"... [truncated, {size} bytes]"
     return text
 
 
-def ocpi_status_of(raw: bytes | str | None) -> int | None:
-    """The status_code of an envelope body, or None when the body is not one."""
+def ocpi_status_of(raw: bytes | None) -> int | None:
+    """The status_code of an envelope body, or None when the body is not one.
+
+    Envelopes put status_code after data; a search from the end avoids parsing large pages.
+    """
     if not raw:
         return None
-    try:
-        parsed = json.loads(raw)
-    except (ValueError, TypeError, UnicodeDecodeError):
-        return None
-    code = parsed.get("status_code") if isinstance(parsed, dict) else None
-    return code if isinstance(code, int) else None
+    matches = _STATUS_CODE.findall(raw[-300:]) or _STATUS_CODE.findall(raw[:300])
+    return int(matches[-1]) if matches else None
 
 
 @dataclass

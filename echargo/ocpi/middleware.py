@@ -116,7 +116,6 @@ class OcpiExchangeMiddleware:
         started_at: Any,
         seconds: float,
     ) -> Exchange:
-        limit = settings.OCPI_EXCHANGE_LOG_MAX_BODY
         content = b"" if getattr(response, "streaming", False) else response.content
         user = getattr(request, "user", None)
         return Exchange(
@@ -131,6 +130,6 @@ class OcpiExchangeMiddleware:
             correlation_id=request.ocpi_correlation_id,
             module=request.ocpi_module,
             connection_id=getattr(user, "connection_id", None),
-            request_body=body_text(request_body, limit),
-            response_body=body_text(content, limit),
+            request_body=body_text(request_body, settings.OCPI_EXCHANGE_LOG_MAX_REQUEST_BODY),
+            response_body=body_text(content, settings.OCPI_EXCHANGE_LOG_MAX_RESPONSE_BODY),
         )
