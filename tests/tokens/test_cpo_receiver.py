@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
 from apps.tokens.models import Token
+from tests.conftest import OCPI_EXAMPLES
 
 pytestmark = pytest.mark.django_db
 
-EXAMPLES = Path(__file__).resolve().parents[2].parent / "shared" / "ocpi" / "examples-2.2.1"
 URL = "/ocpi/cpo/2.2.1/tokens"
 
 
 def example(name: str) -> dict:
-    return json.loads((EXAMPLES / name).read_text())
+    return json.loads((OCPI_EXAMPLES / name).read_text())
 
 
 def token_body(**overrides):

@@ -105,15 +105,26 @@ def test_pull_fetches_the_peers_tokens_then_only_what_changed(connected_peer, pe
 
     from apps.partners.models import SyncState
 
-    peer.manage("token_issue", "NLPULL0001", "--contract-id", "NL-PEE-C0101",
-                "--issuer", "Peer Charging")
-    peer.manage("token_issue", "NLPULL0002", "--contract-id", "NL-PEE-C0102",
-                "--issuer", "Peer Charging", "--whitelist", "NEVER")
+    peer.manage(
+        "token_issue", "NLPULL0001", "--contract-id", "NL-PEE-C0101", "--issuer", "Peer Charging"
+    )
+    peer.manage(
+        "token_issue",
+        "NLPULL0002",
+        "--contract-id",
+        "NL-PEE-C0102",
+        "--issuer",
+        "Peer Charging",
+        "--whitelist",
+        "NEVER",
+    )
     Token.objects.filter(uid__startswith="NLPULL").delete()  # forget what the push brought
 
     call_command("ocpi_pull", str(connected_peer.pk), "--module", "tokens")
     assert set(Token.objects.filter(owner__party_id="PEE").values_list("uid", "whitelist")) >= {
-        ("NLPULL0001", "ALLOWED"), ("NLPULL0002", "NEVER")}
+        ("NLPULL0001", "ALLOWED"),
+        ("NLPULL0002", "NEVER"),
+    }
     state = SyncState.objects.get(connection=connected_peer, module="tokens")
     assert state.last_counts["rejected"] == 0
     assert state.last_success_started_at is not None
