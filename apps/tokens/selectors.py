@@ -18,7 +18,7 @@ def token_list_own() -> QuerySet[Token]:
     return Token.objects.filter(owner__is_own=True, owner__role=Role.EMSP)
 
 
-_OWN_TOKEN_FOR_TAP = """
+_SQL_OURS_BY_UID = """
     SELECT t.* FROM tokens_token t JOIN partners_party p ON p.id = t.owner_id
     WHERE t.uid_key = %s AND t.type = %s AND p.is_own AND p.role = 'EMSP'
     LIMIT 1
@@ -31,7 +31,7 @@ def token_own_for_tap(*, uid: str, type: str) -> Token | None:
     Written as SQL because it runs on every authorization a partner asks of us; the ORM's
     query compilation costs more than the index lookup itself.
     """
-    return next(iter(Token.objects.raw(_OWN_TOKEN_FOR_TAP, [ci(uid), type])), None)
+    return next(iter(Token.objects.raw(_SQL_OURS_BY_UID, [ci(uid), type])), None)
 
 
 def token_partner_for_tap(*, uid: str, type: str) -> Token | None:
