@@ -103,7 +103,11 @@ class PeerInstance:
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
             self.process.terminate()
-            self.process.wait(timeout=10)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
 
     def freeze(self) -> None:
         """Stop answering without closing sockets: a peer that is up but silent (SIGSTOP)."""

@@ -159,19 +159,17 @@ class OcpiClient:
         error = ""
         try:
             check_partner_url(url)
-            with self.session.request(
+            http_status, response_headers, raw = self._exchange(
                 method,
                 url,
                 params=params,
                 data=payload,
                 headers=headers,
                 timeout=timeout or self.timeout,
-                stream=True,
-            ) as response:
-                http_status = response.status_code
-                raw = self._read_capped(response)
-                result = self._parse(response, raw)
-            return result
+            )
+            # Parsed once the response is closed: an error raised here must not keep the
+            # partner's socket open through its traceback.
+            return self._parse(http_status, response_headers, raw)
         except (requests.RequestException, UnsafeUrl, OcpiClientError) as exc:
             error = str(exc) or type(exc).__name__
             if isinstance(exc, OcpiClientError):
@@ -225,29 +223,32 @@ class OcpiClient:
             chunks.append(chunk)
         return b"".join(chunks)
 
+    def _exchange(self, method: str, url: str, **kwargs: Any) -> tuple[int, dict[str, str], bytes]:
+        with self.session.request(method, url, stream=True, **kwargs) as response:
+            return response.status_code, dict(response.headers), self._read_capped(response)
+
     @staticmethod
-    def _parse(response: requests.Response, raw: bytes) -> OcpiResult:
+    def _parse(http_status: int, headers: dict[str, str], raw: bytes) -> OcpiResult:
         try:
             body = json.loads(raw, parse_float=Decimal) if raw else None
         except ValueError:
             body = None
         if not isinstance(body, dict) or not isinstance(body.get("status_code"), int):
             raise OcpiClientError(
-                f"HTTP {response.status_code} without an OCPI envelope.",
-                http_status=response.status_code,
+                f"HTTP {http_status} without an OCPI envelope.", http_status=http_status
             )
         result = OcpiResult(
-            http_status=response.status_code,
+            http_status=http_status,
             status_code=body["status_code"],
             status_message=str(body.get("status_message") or ""),
             data=body.get("data"),
-            headers=dict(response.headers),
+            headers=headers,
         )
         # Partners disagree on HTTP statuses for OCPI errors: any 4xx/5xx or non-1xxx code fails.
-        if response.status_code >= 400 or not (1000 <= result.status_code < 2000):
+        if http_status >= 400 or not (1000 <= result.status_code < 2000):
             raise OcpiClientError(
-                f"HTTP {response.status_code}, OCPI {result.status_code}: {result.status_message}",
-                http_status=response.status_code,
+                f"HTTP {http_status}, OCPI {result.status_code}: {result.status_message}",
+                http_status=http_status,
                 status_code=result.status_code,
             )
         return result

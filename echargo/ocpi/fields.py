@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.utils import timezone
@@ -92,4 +92,8 @@ class OcpiNumberField(serializers.DecimalField):
 
     def validate_precision(self, value: Decimal) -> Decimal:
         # Partners send more decimals than 4 (e.g. 0.08333 h); keep the value, round to our scale.
-        return super().validate_precision(self.quantize(value))
+        try:
+            return super().validate_precision(self.quantize(value))
+        except InvalidOperation:
+            # Too many digits to quantize (e.g. 1e20): a client error, not a crash.
+            self.fail("max_digits", max_digits=self.max_digits)

@@ -43,3 +43,19 @@ def test_fractional_seconds_are_accepted(text):
 def test_invalid_datetimes_are_rejected(text):
     with pytest.raises(ValueError):  # noqa: PT011
         parse_ocpi_datetime(text)
+
+
+def test_number_too_large_to_quantize_is_a_validation_error_not_a_crash():
+    from rest_framework import serializers
+
+    from echargo.ocpi.fields import OcpiNumberField
+
+    class Price(serializers.Serializer):
+        excl_vat = OcpiNumberField()
+
+    from decimal import Decimal
+
+    serializer = Price(data={"excl_vat": Decimal("1e20")})
+    assert not serializer.is_valid()
+    assert "excl_vat" in serializer.errors
+    assert Price(data={"excl_vat": Decimal("0.083333")}).is_valid()
