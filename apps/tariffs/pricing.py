@@ -1,0 +1,628 @@
+"""OCPI 2.2.1 tariff pricing engine: what a Tariff yields for a session's charging periods.
+
+Pure Python and Decimal, no Django models. The rules are those of OCPI 2.2.1 mod_tariffs and
+mod_cdrs (release-2.2.1-bugfixes), as summarised in the project's OCPI digest, section 3.4 ("How
+to evaluate a Tariff", "step_size rules"):
+
+1. Periods are cut wherever a restriction can change state inside them: local times of day and
+   midnights (DST aware), duration thresholds, kWh thresholds. Volumes are shared out in
+   proportion to wall-clock time (energy is assumed linear in time within a period).
+2. Per piece and per dimension, the first element (list order) that has a component of that
+   dimension and whose restrictions all hold prices it. Reservation periods (RESERVATION_TIME
+   only) are priced by RESERVATION elements, or RESERVATION_EXPIRES ones first when no session
+   followed; all other periods by the elements without a reservation restriction.
+3. FLAT is billed once per session (and once for the reservation).
+4. step_size rounds a session total once: ENERGY with the last priced energy component; TIME and
+   PARKING_TIME together, i.e. the parking total when parking is priced, else the charging time
+   total, with the last priced component of that dimension; the surplus is billed at the price
+   of that last priced period.
+5. Each CDR total is quantized to 4 decimals (ROUND_HALF_UP) once; total_cost is their sum,
+   clamped by min_price/max_price, excl. and incl. VAT independently.
+
+Choices where the spec is silent are commented where they are made (search "treated as met",
+"once per session", "wraps past midnight").
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from decimal import (
+    ROUND_HALF_EVEN,
+    ROUND_HALF_UP,
+    Context,
+    Decimal,
+    DivisionByZero,
+    InvalidOperation,
+    Overflow,
+    localcontext,
+)
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from apps.tariffs.pricing_clock import EPOCH_ORDINAL, EPOCH_WEEKDAY, calendar, zone
+from apps.tariffs.pricing_tariff import (
+    DAY_US,
+    EXPIRED_TABLE,
+    REGULAR_TABLE,
+    RESERVATION,
+    RESERVATION_TABLE,
+    CompiledTariff,
+    Component,
+    PeriodState,
+    Selection,
+    compile_tariff,
+    instant_us,
+)
+from apps.tariffs.pricing_types import (
+    EPOCH,
+    SHAPE_RESERVATION,
+    SHAPE_SESSION,
+    BreakdownLine,
+    ChargingPeriodInput,
+    Price,
+    PricingError,
+    PricingResult,
+    TariffError,
+    make_result,
+    to_decimal,
+)
+
+__all__ = [
+    "BreakdownLine",
+    "ChargingPeriodInput",
+    "CompiledTariff",
+    "Price",
+    "PricingError",
+    "PricingResult",
+    "TariffError",
+    "compile_tariff",
+    "price_periods",
+    "price_session",
+]
+
+# Fixed arithmetic regardless of what the caller did to the thread's decimal context.
+_DECIMAL = Context(
+    prec=28, rounding=ROUND_HALF_EVEN, traps=[InvalidOperation, DivisionByZero, Overflow]
+)
+_ZERO = Decimal(0)
+_ONE = Decimal(1)
+_CENTS4 = Decimal("0.0001")
+# Step rounding looks at totals to a millionth of a step unit (µs, µWh): hour volumes such as
+# 1 s = 0.000277… h are not exact in decimal, and a 1e-28 excess must not cost a whole step.
+_STEP_RESOLUTION = Decimal("0.000001")
+_US_PER_HOUR = Decimal(3_600_000_000)
+_WH_PER_KWH = Decimal(1000)
+_SECONDS_PER_HOUR = Decimal(3600)
+_NEVER = 1 << 80  # µs; a sentinel instant after any session
+_SHAPE = 10  # index of the SHAPE_* bits in a ChargingPeriodInput.engine_view
+# Keys of the per-total line lists. Reservation FLAT and TIME both add to total_reservation_cost
+# but are kept apart because step_size concerns only the latter.
+_FIXED, _ENERGY, _TIME, _PARKING, _RESERVATION, _RESERVATION_FEE = range(6)
+_new_tuple = tuple.__new__
+
+
+def price_periods(
+    *,
+    tariff: CompiledTariff | Mapping[str, Any],
+    periods: Sequence[ChargingPeriodInput | Mapping[str, Any]],
+    end_date_time: datetime,
+    time_zone: str,
+) -> PricingResult:
+    """Price OCPI ChargingPeriods (the last one ends at `end_date_time`) with `tariff`."""
+    compiled = tariff if isinstance(tariff, CompiledTariff) else compile_tariff(tariff)
+    tz = zone(time_zone)
+    views, shapes, end_us, end_dt = _normalise(periods, end_date_time)
+    with localcontext(_DECIMAL):
+        return _Pricing(compiled, views, shapes, end_us, end_dt).run(tz, time_zone)
+
+
+def price_session(
+    *,
+    tariff: CompiledTariff | Mapping[str, Any],
+    start_date_time: datetime,
+    end_date_time: datetime,
+    energy_kwh: Decimal | int | float,
+    charging_end_date_time: datetime | None = None,
+    max_power_kw: Decimal | int | float | None = None,
+    time_zone: str,
+) -> PricingResult:
+    """Price a simple session: charging from start to charging end (default end), then parking."""
+    charging_end = end_date_time if charging_end_date_time is None else charging_end_date_time
+    start_us, charging_end_us, end_us = (
+        _instant(start_date_time, "start_date_time"),
+        _instant(charging_end, "charging_end_date_time"),
+        _instant(end_date_time, "end_date_time"),
+    )
+    if not start_us <= charging_end_us <= end_us:
+        raise PricingError("expected start_date_time <= charging_end_date_time <= end_date_time")
+    with localcontext(_DECIMAL):
+        charging = {
+            "ENERGY": _not_negative(energy_kwh, "energy_kwh"),
+            "TIME": (charging_end_us - start_us) / _US_PER_HOUR,
+        }
+        if max_power_kw is not None:
+            charging["MAX_POWER"] = _not_negative(max_power_kw, "max_power_kw")
+        periods = [ChargingPeriodInput(start_date_time=start_date_time, dimensions=charging)]
+        if end_us > charging_end_us:
+            parked = (end_us - charging_end_us) / _US_PER_HOUR
+            periods.append(
+                ChargingPeriodInput(
+                    start_date_time=charging_end, dimensions={"PARKING_TIME": parked}
+                )
+            )
+    return price_periods(
+        tariff=tariff, periods=periods, end_date_time=end_date_time, time_zone=time_zone
+    )
+
+
+def _not_negative(value: Any, where: str) -> Decimal:
+    number = to_decimal(value, where)
+    if number < 0:
+        raise PricingError(f"{where} must not be negative, got {value!r}")
+    return number
+
+
+def _instant(moment: Any, where: str) -> int:
+    if not isinstance(moment, datetime) or moment.utcoffset() is None:
+        raise PricingError(f"{where} must be a timezone-aware datetime, got {moment!r}")
+    return instant_us(moment)
+
+
+def _normalise(
+    periods: Sequence[ChargingPeriodInput | Mapping[str, Any]], end_date_time: datetime
+) -> tuple[list[tuple[Any, ...]], int, int, datetime]:
+    """Return the periods' engine views, their SHAPE_* union and the session end."""
+    end_us = _instant(end_date_time, "end_date_time")
+    if not isinstance(periods, (list, tuple)) or not periods:
+        raise PricingError("periods: expected a non-empty list of charging periods")
+    views = [
+        (p if isinstance(p, ChargingPeriodInput) else ChargingPeriodInput.from_ocpi(p)).engine_view
+        for p in periods
+    ]
+    # The pricing loop checks that each period ends (where the next starts) after its start.
+    shapes = 0
+    for shape in {view[_SHAPE] for view in views}:
+        shapes |= shape
+    return views, shapes, end_us, end_date_time.astimezone(UTC)
+
+
+class _Pricing:
+    """One pricing run: cut the periods into pieces, price runs of pieces, apply step_size.
+
+    Consecutive pieces with the same shape and the same restriction state form a run, priced by
+    the same components; volumes are summed per run and each run extends or adds breakdown lines.
+    Lines are lists [key, component, first period, last period, start, end, volume, step
+    surplus] so that extending them and step_size can update them in place.
+    """
+
+    def __init__(
+        self,
+        tariff: CompiledTariff,
+        views: list[tuple[Any, ...]],
+        shapes: int,
+        end_us: int,
+        end_dt: datetime,
+    ) -> None:
+        self.tariff = tariff
+        self.views = views
+        self.shapes = shapes  # union of the periods' SHAPE_* bits
+        self.end_us = end_us
+        self.end_dt = end_dt
+        self.lines: list[list[Any]] = []
+        self.by_key: tuple[list[list[Any]], ...] = ([], [], [], [], [], [])
+        self.total_energy = self.total_parking_time = _ZERO
+
+    def run(self, tz: ZoneInfo, time_zone: str) -> PricingResult:
+        tariff, views, shapes = self.tariff, self.views, self.shapes
+        # Durations count from the start of the charging session, or of the reservation for
+        # reservation elements (mod_tariffs: min/max_duration "since the start of the session").
+        regular_origin = reservation_origin = None
+        if shapes & SHAPE_SESSION:
+            regular_origin = next(v[0] for v in views if v[_SHAPE] & SHAPE_SESSION)
+        if shapes & SHAPE_RESERVATION:
+            reservation_origin = next(v[0] for v in views if v[_SHAPE] & SHAPE_RESERVATION)
+        # RESERVATION_EXPIRES applies when the reservation was not followed by a session.
+        reservation_table = EXPIRED_TABLE if regular_origin is None else RESERVATION_TABLE
+
+        # Instants where a time-of-day, date, weekday or duration restriction may switch. They
+        # cut periods; between two of them those restrictions are constant, so the number of
+        # cuts passed ("segment") stands for them in the run key. (An instant listed twice
+        # just makes an empty segment.)
+        local = None
+        cuts: list[int] = []
+        if tariff.time_of_day_boundaries_us:
+            days = calendar(tz, views[0][0], self.end_us, tariff.time_of_day_boundaries_us)
+            local = days.local_us
+            cuts = days.cuts_between(views[0][0], self.end_us)
+        for origin in (regular_origin, reservation_origin):
+            if origin is not None and tariff.duration_thresholds_us:
+                cuts = sorted([*cuts, *(origin + d for d in tariff.duration_thresholds_us)])
+        cuts.append(_NEVER)
+
+        kwh_thresholds = tariff.kwh_thresholds
+        # Energy and current/power are part of the run key only if the tariff restricts them.
+        keyed_energy = bool(kwh_thresholds)
+        keyed_instantaneous = tariff.restricts_current or tariff.restricts_power
+        simple_key = not (keyed_energy or keyed_instantaneous)
+        memo: dict[Any, tuple[Selection | None, Selection | None]] = {}
+        state = PeriodState()
+        select = tariff.select
+        price_run = self._price_run
+
+        run_key: Any = None
+        selections: tuple[Selection | None, Selection | None] = (None, None)
+        first = last = segment = 0
+        run_start = run_end = self.end_dt
+        run_energy = run_time = run_parking = run_reservation = None
+        energy_so_far = _ZERO
+        ends = views[1:]
+        ends.append((self.end_us, self.end_dt))
+        for index, (view, following) in enumerate(zip(views, ends, strict=True)):
+            start, end, end_dt = view[0], following[0], following[1]
+            if end < start:
+                raise PricingError(
+                    f"periods[{index}] ends before it starts: periods must be in chronological "
+                    f"order and end_date_time must not precede the last one's start"
+                )
+            while cuts[segment] <= start:
+                segment += 1
+            # Pieces are (view-like tuple, end, session energy at its start, segment); a
+            # period is one piece unless a restriction switches inside it.
+            if cuts[segment] < end or (
+                keyed_energy and view[2] and _crosses(kwh_thresholds, energy_so_far, view[2])
+            ):
+                pieces = self._cut(view, end, end_dt, energy_so_far, cuts, segment)
+            else:
+                pieces = ((view, end_dt, energy_so_far, segment),)
+            for piece, piece_end, energy_at_start, piece_segment in pieces:
+                if simple_key:
+                    key: Any = piece_segment << 5 | piece[_SHAPE]
+                else:
+                    key = (
+                        piece_segment,
+                        piece[_SHAPE],
+                        bisect_right(kwh_thresholds, energy_at_start),
+                        piece[6:10] if keyed_instantaneous else None,
+                    )
+                if key == run_key:
+                    # Same shape, same restriction state: the run goes on (the common case).
+                    last, run_end = index, piece_end
+                    if piece[2] is not None:
+                        run_energy += piece[2]
+                    if piece[3] is not None:
+                        run_time += piece[3]
+                    if piece[4] is not None:
+                        run_parking += piece[4]
+                    if piece[5] is not None:
+                        run_reservation += piece[5]
+                    continue
+                if run_key is not None:
+                    price_run(selections, first, last, run_start, run_end, run_energy, run_time,
+                              run_parking, run_reservation)  # fmt: skip
+                selections = memo.get(key)
+                if selections is None:
+                    _set_state(state, local, piece[0], energy_at_start, piece, keyed_instantaneous)
+                    selections = memo[key] = (
+                        None
+                        if not piece[_SHAPE] & SHAPE_SESSION
+                        else select(REGULAR_TABLE, state, piece[0] - regular_origin),
+                        None
+                        if piece[5] is None
+                        else select(reservation_table, state, piece[0] - reservation_origin),
+                    )
+                run_key, first, last, run_start, run_end = key, index, index, piece[1], piece_end
+                run_energy, run_time, run_parking, run_reservation = piece[2:6]
+            if keyed_energy and view[2] is not None:
+                energy_so_far += view[2]
+        price_run(selections, first, last, run_start, run_end, run_energy, run_time,
+                  run_parking, run_reservation)  # fmt: skip
+
+        self._apply_step_size(_ENERGY, _WH_PER_KWH)
+        # mod_cdrs step_size: once for TIME and PARKING_TIME together; when both are used only
+        # the parking duration is rounded (charging time followed by parking is not).
+        parked = any(line[6] > 0 for line in self.by_key[_PARKING])
+        self._apply_step_size(_PARKING if parked else _TIME, _SECONDS_PER_HOUR)
+        self._apply_step_size(_RESERVATION, _SECONDS_PER_HOUR)
+        return self._result(time_zone, reservation_origin is not None)
+
+    def _cut(
+        self,
+        view: tuple[Any, ...],
+        end: int,
+        end_dt: datetime,
+        energy_so_far: Decimal,
+        cuts: list[int],
+        segment: int,
+    ) -> list[tuple[Any, ...]]:
+        """Cut a period where a restriction may switch.
+
+        Returns pieces as (view-like tuple of the piece, its end, session energy at its start,
+        its segment). Time-like volumes are shared in proportion to wall-clock time, energy too
+        except at kWh thresholds, where the cut is placed.
+        """
+        start, start_dt, energy, time_h, parking, reservation = view[:6]
+        rest = view[6:]
+        duration = end - start
+        # (fraction of the period, instant, session kWh there or None, segment from there on)
+        points: list[tuple[Decimal, int, Decimal | None, int]] = []
+        while cuts[segment] < end:
+            instant = cuts[segment]
+            segment += 1
+            points.append((Decimal(instant - start) / duration, instant, None, segment))
+        if energy:
+            for threshold in self.tariff.kwh_thresholds:
+                fraction = (threshold - energy_so_far) / energy
+                if 0 < fraction < 1:
+                    # Energy is assumed linear in time inside a period (DIGEST 3.4 step 1).
+                    points.append((fraction, start + int(fraction * duration), threshold, -1))
+        points.sort(key=lambda point: point[0])
+        points.append((_ONE, end, None if energy is None else energy_so_far + energy, -1))
+        pieces = []
+        previous_fraction, previous_instant, previous_dt = _ZERO, start, start_dt
+        previous_energy = energy_so_far
+        previous_segment = segment - sum(1 for point in points if point[3] >= 0)
+        for fraction, instant, kwh, next_segment in points:
+            if fraction > previous_fraction:  # else two restrictions switch at one instant
+                instant = max(instant, previous_instant)
+                if kwh is None:
+                    kwh = energy_so_far if energy is None else energy_so_far + energy * fraction
+                instant_dt = end_dt if fraction is _ONE else _utc(instant)
+                piece = (
+                    previous_instant,
+                    previous_dt,
+                    None if energy is None else kwh - previous_energy,
+                    _share(time_h, previous_fraction, fraction),
+                    _share(parking, previous_fraction, fraction),
+                    _share(reservation, previous_fraction, fraction),
+                    *rest,
+                )
+                pieces.append((piece, instant_dt, previous_energy, previous_segment))
+                previous_fraction, previous_instant, previous_dt = fraction, instant, instant_dt
+                previous_energy = kwh
+            if next_segment >= 0:
+                previous_segment = next_segment
+        return pieces
+
+    def _price_run(
+        self,
+        selections: tuple[Selection | None, Selection | None],
+        first: int,
+        last: int,
+        start_dt: datetime,
+        end_dt: datetime,
+        energy: Decimal | None,
+        time_h: Decimal | None,
+        parking: Decimal | None,
+        reservation: Decimal | None,
+    ) -> None:
+        if energy is not None:
+            self.total_energy += energy
+        if parking is not None:
+            self.total_parking_time += parking
+        by_session, by_reservation = selections
+        by_key = self.by_key
+        if by_session is not None:
+            flat, by_energy, by_time, by_parking = by_session
+            # FLAT is billed once per session (every spec example; tandemdrive's
+            # multiple_flat_fees case): the first FLAT component that becomes active.
+            if flat is not None and not by_key[_FIXED]:
+                self._emit(_FIXED, flat, first, first, start_dt, start_dt, _ONE)
+            # Zero volumes are skipped: they cost nothing and must not count as the "last"
+            # period whose component's step_size applies.
+            if by_energy is not None and energy:
+                self._emit(_ENERGY, by_energy, first, last, start_dt, end_dt, energy)
+            if by_time is not None and time_h:
+                self._emit(_TIME, by_time, first, last, start_dt, end_dt, time_h)
+            if by_parking is not None and parking:
+                self._emit(_PARKING, by_parking, first, last, start_dt, end_dt, parking)
+        if by_reservation is not None:
+            flat, _, by_time, _ = by_reservation
+            if flat is not None and not by_key[_RESERVATION_FEE]:
+                self._emit(_RESERVATION_FEE, flat, first, first, start_dt, start_dt, _ONE)
+            # A reservation element's TIME component prices the reservation duration.
+            if by_time is not None and reservation:
+                self._emit(_RESERVATION, by_time, first, last, start_dt, end_dt, reservation)
+
+    def _emit(
+        self,
+        key: int,
+        component: Component,
+        first: int,
+        last: int,
+        start_dt: datetime,
+        end_dt: datetime,
+        volume: Decimal,
+    ) -> None:
+        lines = self.by_key[key]
+        if lines:
+            line = lines[-1]
+            if line[1] is component and line[5] is start_dt:
+                # The same component goes on pricing right where its line ends: extend it.
+                line[3] = last
+                line[5] = end_dt
+                line[6] += volume
+                return
+        line = [key, component, first, last, start_dt, end_dt, volume, _ZERO]
+        lines.append(line)
+        self.lines.append(line)
+
+    def _apply_step_size(self, key: int, units_per_volume: Decimal) -> None:
+        """Round the session total of `key` up to its last line's step, billing it there."""
+        lines = self.by_key[key]
+        if not lines:
+            return
+        step = lines[-1][1].step_size
+        if step <= 0:
+            return
+        total = _ZERO
+        for line in lines:
+            total += line[6]
+        if total <= 0:
+            return
+        # Hour volumes such as 1 s = 0.000277… h are not exact in decimal: an excess below a
+        # millionth of a unit (µs, µWh) is such an artefact and must not cost a whole step.
+        remainder = (total * units_per_volume) % step
+        if remainder >= _STEP_RESOLUTION:
+            lines[-1][7] = (step - remainder) / units_per_volume
+
+    def _result(self, time_zone: str, reservation: bool) -> PricingResult:
+        tariff = self.tariff
+        breakdown = []
+        sums: list[list[Decimal] | None] = [None] * len(self.by_key)
+        for key, component, first, last, start_dt, end_dt, volume, surplus in self.lines:
+            billed = volume + surplus if surplus else volume
+            excl = component.price * billed
+            factor = component.vat_factor
+            incl = excl if factor is None else excl * factor
+            # tuple.__new__ skips the NamedTuple's Python-level __new__ (a third of the cost).
+            breakdown.append(
+                _new_tuple(
+                    BreakdownLine,
+                    (first, last, start_dt, end_dt, *component.header, volume, billed, excl, incl),
+                )
+            )
+            running = sums[key]
+            if running is None:
+                sums[key] = [excl, incl]
+            else:
+                running[0] += excl
+                running[1] += incl
+        fee = sums[_RESERVATION_FEE]
+        if fee is not None:
+            if sums[_RESERVATION] is None:
+                sums[_RESERVATION] = fee
+            else:
+                sums[_RESERVATION][0] += fee[0]
+                sums[_RESERVATION][1] += fee[1]
+        totals: list[Price | None] = []
+        subtotal_excl = subtotal_incl = _ZERO
+        for running in sums[:_RESERVATION_FEE]:
+            if running is None:
+                totals.append(None)
+                continue
+            # Each CDR total is rounded once, and total_cost is their sum, so that the parts
+            # of a CDR always add up to its total (before min/max price).
+            excl = running[0].quantize(_CENTS4, ROUND_HALF_UP)
+            incl = running[1].quantize(_CENTS4, ROUND_HALF_UP)
+            totals.append(Price(excl, incl))
+            subtotal_excl += excl
+            subtotal_incl += incl
+        subtotal = Price(subtotal_excl, subtotal_incl)
+        # A limit given without incl_vat bounds only the total excl. VAT.
+        low, high = tariff.min_price, tariff.max_price
+        if low is None and high is None:
+            total = subtotal
+        else:
+            total = Price(
+                _clamp(subtotal_excl, low and low.excl_vat, high and high.excl_vat),
+                _clamp(subtotal_incl, low and low.incl_vat, high and high.incl_vat),
+            )
+        return make_result(
+            currency=tariff.currency,
+            total_cost=total,
+            total_fixed_cost=totals[_FIXED],
+            total_energy=_round(self.total_energy),
+            total_energy_cost=totals[_ENERGY],
+            total_time=_round((self.end_us - self.views[0][0]) / _US_PER_HOUR),
+            total_time_cost=totals[_TIME],
+            total_parking_time=_round(self.total_parking_time),
+            total_parking_cost=totals[_PARKING],
+            total_reservation_cost=totals[_RESERVATION],
+            breakdown=breakdown,
+            subtotal=subtotal,
+            tariff_id=tariff.tariff_id,
+            time_zone=time_zone,
+            warnings=self._warnings() if tariff.may_warn or reservation else (),
+        )
+
+    def _warnings(self) -> tuple[str, ...]:
+        tariff, views = self.tariff, self.views
+        warnings = []
+        start = views[0][1]
+        # The tariff in force at session start applies to the whole session (DIGEST 3.4). One
+        # that was not valid then is still applied, because the caller chose it, but flagged.
+        if tariff.start_date_time is not None and start < tariff.start_date_time:
+            warnings.append(
+                f"tariff is only valid from {tariff.start_date_time.isoformat()}, after the "
+                f"session start {start.isoformat()}"
+            )
+        if tariff.end_date_time is not None and start >= tariff.end_date_time:
+            warnings.append(
+                f"tariff expired at {tariff.end_date_time.isoformat()}, before the session "
+                f"start {start.isoformat()}"
+            )
+        for quantity, restricted, first in (
+            ("current", tariff.restricts_current, 6),
+            ("power", tariff.restricts_power, 8),
+        ):
+            if restricted and any(
+                v[first] is None and v[first + 1] is None
+                for v in views
+                if v[_SHAPE] & SHAPE_SESSION
+            ):
+                warnings.append(
+                    f"a period reports no MIN_/MAX_{quantity.upper()}: the tariff's {quantity} "
+                    f"restrictions were treated as met there"
+                )
+        if any(v[5] for v in views) and not tariff.prices_reservation_time:
+            warnings.append(
+                f"reservation time is not priced: the tariff has no {RESERVATION} element with a "
+                f"TIME component"
+            )
+        return tuple(warnings)
+
+
+def _crosses(thresholds: tuple[Decimal, ...], energy_so_far: Decimal, energy: Decimal) -> bool:
+    """Return whether the session energy passes a threshold strictly inside a period."""
+    low, high = sorted((energy_so_far, energy_so_far + energy))
+    return any(low < threshold < high for threshold in thresholds)
+
+
+def _set_state(
+    state: PeriodState,
+    local: Callable[[int], int] | None,
+    start_us: int,
+    energy: Decimal,
+    piece: tuple[Any, ...],
+    instantaneous: bool,
+) -> None:
+    """Fill `state` for restrictions evaluated at `start_us`, the start of `piece`."""
+    state.energy = energy
+    if local is not None:
+        day, state.time_of_day_us = divmod(local(start_us), DAY_US)
+        state.day = day + EPOCH_ORDINAL
+        state.weekday = (day + EPOCH_WEEKDAY) % 7
+    if instantaneous:
+        min_current, max_current, min_power, max_power = piece[6:10]
+        # When only one of a MIN_/MAX_ pair is reported it is the best estimate of the other.
+        state.min_current = max_current if min_current is None else min_current
+        state.max_current = min_current if max_current is None else max_current
+        state.min_power = max_power if min_power is None else min_power
+        state.max_power = min_power if max_power is None else max_power
+
+
+def _share(volume: Decimal | None, low: Decimal, high: Decimal) -> Decimal | None:
+    """Return the part of a time-like `volume` between two fractions of its period."""
+    if volume is None:
+        return None
+    # volume*high - volume*low rather than volume*(high-low): the parts of a period then add up
+    # to exactly its volume (the last part ends at fraction 1), whatever the divisions rounded.
+    return volume * high - volume * low
+
+
+def _clamp(value: Decimal, low: Decimal | None, high: Decimal | None) -> Decimal:
+    if low is not None and value < low:
+        value = low
+    if high is not None and value > high:
+        value = high
+    return _round(value)
+
+
+def _round(value: Decimal) -> Decimal:
+    return value.quantize(_CENTS4, ROUND_HALF_UP)
+
+
+def _utc(us: int) -> datetime:
+    return EPOCH + timedelta(microseconds=us)

@@ -1,0 +1,269 @@
+"""OCPI 2.2.1 Tariff JSON <-> tariffs models (mod_tariffs; field names, lengths, enums as specced).
+
+`TariffSerializer` is the one schema of the Tariff object: it validates what partners (and our
+staff, through the services) send, and it renders the canonical document we store and serve -
+from validated data, or from the rows through `tariff_data_from_rows`. One class for both ways
+keeps what we accept and what we emit from drifting apart. Absent optional values (None, empty
+lists) are left out when rendering, as OCPI 2.2.1 allows for `?` and `*` fields.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from rest_framework import serializers
+
+from echargo.ocpi import fields
+from echargo.ocpi.fields import CiStringField, OcpiDateTimeField, OcpiStringField
+
+from .models import (
+    DATE_PATTERN,
+    HHMM_PATTERN,
+    DayOfWeek,
+    EnergySourceCategory,
+    EnvironmentalImpactCategory,
+    ReservationRestrictionType,
+    Tariff,
+    TariffDimensionType,
+    TariffElement,
+    TariffType,
+)
+
+# PositiveIntegerField's ceiling on every database we run on: a bigger OCPI int is refused (2001)
+# rather than failing the insert.
+INT32_MAX = 2**31 - 1
+# OCPI 2.2.1 mod_tariffs: a reservation element may only contain FLAT and TIME components.
+RESERVATION_DIMENSIONS = frozenset({TariffDimensionType.FLAT, TariffDimensionType.TIME})
+
+
+class OcpiNumberField(fields.OcpiNumberField):
+    """OCPI number that refuses (2001) what is too large for 4 decimals instead of failing.
+
+    echargo.ocpi.fields.OcpiNumberField quantizes before checking the digits, and quantizing
+    1e20 to 4 decimals within 16 digits raises decimal.InvalidOperation (an HTTP 500).
+    """
+
+    def validate_precision(self, value: Decimal) -> Decimal:
+        try:
+            return super().validate_precision(value)
+        except InvalidOperation:
+            self.fail("max_digits", max_digits=self.max_digits)
+
+
+def _optional(field: type[serializers.Field], *args: Any, **kwargs: Any) -> serializers.Field:
+    """An OCPI `?` or `*` field: may be omitted or null."""
+    return field(*args, required=False, allow_null=True, **kwargs)
+
+
+def _optional_list(child: type[serializers.Serializer]) -> serializers.ListSerializer:
+    """An OCPI `*` list of objects: the list may be omitted or null, its items may not.
+
+    (`Serializer(many=True, allow_null=True)` hands allow_null to the items too.)
+    """
+    return serializers.ListSerializer(child=child(), required=False, allow_null=True)
+
+
+class OcpiObjectSerializer(serializers.Serializer):
+    """Renders without the optional values that are absent (None, empty lists)."""
+
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        data = super().to_representation(instance)
+        return {key: value for key, value in data.items() if value is not None and value != []}
+
+
+class DisplayTextSerializer(OcpiObjectSerializer):
+    language = OcpiStringField(max_length=2)
+    text = OcpiStringField(max_length=512)
+
+
+class PriceSerializer(OcpiObjectSerializer):
+    excl_vat = OcpiNumberField(min_value=0)
+    incl_vat = _optional(OcpiNumberField, min_value=0)
+
+
+class PriceComponentSerializer(OcpiObjectSerializer):
+    type = serializers.ChoiceField(choices=TariffDimensionType.choices)
+    price = OcpiNumberField(min_value=0)
+    # Absent VAT means "no VAT applicable", which is not the same as 0 (mod_tariffs).
+    vat = _optional(OcpiNumberField, min_value=0)
+    step_size = serializers.IntegerField(min_value=0, max_value=INT32_MAX)
+
+
+class TariffRestrictionsSerializer(OcpiObjectSerializer):
+    start_time = _optional(serializers.RegexField, HHMM_PATTERN, max_length=5)
+    end_time = _optional(serializers.RegexField, HHMM_PATTERN, max_length=5)
+    start_date = _optional(serializers.RegexField, DATE_PATTERN, max_length=10)
+    end_date = _optional(serializers.RegexField, DATE_PATTERN, max_length=10)
+    min_kwh = _optional(OcpiNumberField, min_value=0)
+    max_kwh = _optional(OcpiNumberField, min_value=0)
+    min_current = _optional(OcpiNumberField, min_value=0)
+    max_current = _optional(OcpiNumberField, min_value=0)
+    min_power = _optional(OcpiNumberField, min_value=0)
+    max_power = _optional(OcpiNumberField, min_value=0)
+    min_duration = _optional(serializers.IntegerField, min_value=0, max_value=INT32_MAX)
+    max_duration = _optional(serializers.IntegerField, min_value=0, max_value=INT32_MAX)
+    day_of_week = _optional(
+        serializers.ListField, child=serializers.ChoiceField(choices=DayOfWeek.choices)
+    )
+    reservation = _optional(serializers.ChoiceField, choices=ReservationRestrictionType.choices)
+
+
+class TariffElementSerializer(OcpiObjectSerializer):
+    price_components = PriceComponentSerializer(many=True, allow_empty=False)
+    restrictions = _optional(TariffRestrictionsSerializer)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        restrictions = attrs.get("restrictions") or {}
+        if restrictions.get("reservation"):
+            others = {c["type"] for c in attrs["price_components"]} - RESERVATION_DIMENSIONS
+            if others:
+                raise serializers.ValidationError(
+                    {
+                        "price_components": "A reservation element may only contain FLAT and "
+                        f"TIME components, not {', '.join(sorted(others))}."
+                    }
+                )
+        return attrs
+
+
+class EnergySourceSerializer(OcpiObjectSerializer):
+    source = serializers.ChoiceField(choices=EnergySourceCategory.choices)
+    percentage = OcpiNumberField(min_value=0, max_value=100)
+
+
+class EnvironmentalImpactSerializer(OcpiObjectSerializer):
+    category = serializers.ChoiceField(choices=EnvironmentalImpactCategory.choices)
+    amount = OcpiNumberField(min_value=0)
+
+
+class EnergyMixSerializer(OcpiObjectSerializer):
+    is_green_energy = serializers.BooleanField()
+    energy_sources = _optional_list(EnergySourceSerializer)
+    environ_impact = _optional_list(EnvironmentalImpactSerializer)
+    supplier_name = _optional(OcpiStringField, max_length=64)
+    energy_product_name = _optional(OcpiStringField, max_length=64)
+
+
+class TariffSerializer(OcpiObjectSerializer):
+    """The OCPI 2.2.1 Tariff object."""
+
+    country_code = CiStringField(max_length=2)
+    party_id = CiStringField(max_length=3)
+    id = CiStringField(max_length=36)
+    currency = serializers.RegexField(r"^[A-Z]{3}$", max_length=3)
+    type = _optional(serializers.ChoiceField, choices=TariffType.choices)
+    tariff_alt_text = _optional_list(DisplayTextSerializer)
+    tariff_alt_url = _optional(serializers.URLField, max_length=255)
+    min_price = _optional(PriceSerializer)
+    max_price = _optional(PriceSerializer)
+    elements = TariffElementSerializer(many=True, allow_empty=False)
+    start_date_time = _optional(OcpiDateTimeField)
+    end_date_time = _optional(OcpiDateTimeField)
+    energy_mix = _optional(EnergyMixSerializer)
+    last_updated = OcpiDateTimeField()
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        # min_price and max_price apply independently excl. and incl. VAT; a minimum above the
+        # maximum leaves no price the session may cost.
+        low, high = attrs.get("min_price"), attrs.get("max_price")
+        if low and high:
+            for part in ("excl_vat", "incl_vat"):
+                a, b = low.get(part), high.get(part)
+                if a is not None and b is not None and a > b:
+                    raise serializers.ValidationError(
+                        {"min_price": f"min_price.{part} is higher than max_price.{part}."}
+                    )
+        return attrs
+
+
+def tariff_document(data: Mapping[str, Any]) -> dict[str, Any]:
+    """The canonical OCPI Tariff object of validated (or row-derived) tariff data."""
+    return TariffSerializer().to_representation(data)
+
+
+def _price(excl_vat: Decimal | None, incl_vat: Decimal | None) -> dict[str, Any] | None:
+    if excl_vat is None:
+        return None
+    return {"excl_vat": excl_vat, "incl_vat": incl_vat}
+
+
+def _restrictions_data(element: TariffElement) -> dict[str, Any] | None:
+    try:
+        r = element.restrictions
+    except TariffElement.restrictions.RelatedObjectDoesNotExist:
+        return None
+    return {
+        "start_time": r.start_time or None,
+        "end_time": r.end_time or None,
+        "start_date": r.start_date or None,
+        "end_date": r.end_date or None,
+        "min_kwh": r.min_kwh,
+        "max_kwh": r.max_kwh,
+        "min_current": r.min_current,
+        "max_current": r.max_current,
+        "min_power": r.min_power,
+        "max_power": r.max_power,
+        "min_duration": r.min_duration,
+        "max_duration": r.max_duration,
+        "day_of_week": r.day_of_week or None,
+        "reservation": r.reservation or None,
+    }
+
+
+def tariff_data_from_rows(tariff: Tariff) -> dict[str, Any]:
+    """The tariff's rows as TariffSerializer data (prefetch elements, components, restrictions)."""
+    return {
+        "country_code": tariff.owner.country_code,
+        "party_id": tariff.owner.party_id,
+        "id": tariff.tariff_id,
+        "currency": tariff.currency,
+        "type": tariff.type or None,
+        "tariff_alt_text": tariff.tariff_alt_text or None,
+        "tariff_alt_url": tariff.tariff_alt_url or None,
+        "min_price": _price(tariff.min_price_excl_vat, tariff.min_price_incl_vat),
+        "max_price": _price(tariff.max_price_excl_vat, tariff.max_price_incl_vat),
+        "elements": [
+            {
+                "price_components": [
+                    {"type": c.type, "price": c.price, "vat": c.vat, "step_size": c.step_size}
+                    for c in element.price_components.all()
+                ],
+                "restrictions": _restrictions_data(element),
+            }
+            for element in tariff.elements.all()
+        ],
+        "start_date_time": tariff.start_date_time,
+        "end_date_time": tariff.end_date_time,
+        "energy_mix": tariff.energy_mix,
+        "last_updated": tariff.last_updated,
+    }
+
+
+def _decimal_text(value: Decimal) -> str:
+    if not value.is_finite():
+        raise ValueError(f"not a JSON number: {value!r}")
+    text = format(value.normalize(), "f")
+    # Keep numbers looking like numbers with decimals (0.0, 2.5): OCPI `number`, not `int`.
+    return text if "." in text else text + ".0"
+
+
+def ocpi_dumps(value: Any) -> str:
+    """JSON text of an OCPI document with every Decimal written exactly (no float detour)."""
+    if isinstance(value, Mapping):
+        items = (
+            f"{json.dumps(str(k), ensure_ascii=False)}:{ocpi_dumps(v)}" for k, v in value.items()
+        )
+        return "{" + ",".join(items) + "}"
+    if isinstance(value, list | tuple):
+        return "[" + ",".join(ocpi_dumps(v) for v in value) + "]"
+    if isinstance(value, Decimal):
+        return _decimal_text(value)
+    return json.dumps(value, ensure_ascii=False, allow_nan=False)
+
+
+def ocpi_loads(text: str) -> Any:
+    """Parse stored OCPI JSON with exact numbers."""
+    return json.loads(text, parse_float=Decimal)

@@ -1,0 +1,110 @@
+"""Pulling a partner's tariffs from its CPO Sender (GET, paginated) stores them as its own."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import responses
+
+from apps.partners import token_vault
+from apps.partners.pull import pull_run
+from apps.tariffs.models import Tariff
+from apps.tariffs.wire import ocpi_dumps, ocpi_loads
+from tests.factories.tariffs import TariffData, partner_tariff
+
+pytestmark = pytest.mark.django_db
+
+SENDER = "https://allego.example/ocpi/cpo/2.2.1/tariffs"
+EXAMPLES = Path(__file__).resolve().parents[2].parent / "shared" / "ocpi" / "examples-2.2.1"
+
+
+@pytest.fixture
+def allego_sends(allego):
+    allego.endpoints = [{"identifier": "tariffs", "role": "SENDER", "url": SENDER}]
+    allego.outgoing_token_encrypted = token_vault.encrypt("token-allego-gave-us")
+    allego.save()
+    return allego
+
+
+def page(data, link=None):
+    headers = {"X-Total-Count": str(len(data))}
+    if link:
+        headers["Link"] = f'<{link}>; rel="next"'
+    body = {"data": data, "status_code": 1000, "timestamp": "2026-03-01T00:00:00Z"}
+    return {"body": ocpi_dumps(body), "headers": headers, "content_type": "application/json"}
+
+
+@responses.activate
+def test_pull_stores_valid_tariffs_and_skips_invalid_or_foreign_ones(allego_sends, allego_cpo):
+    complex_tariff = json.loads((EXAMPLES / "tariff_4_complex.json").read_text())
+    invalid = TariffData(country_code="DE", party_id="ALL", id="BAD", currency="euro")
+    foreign = TariffData(country_code="NL", party_id="XYZ", id="NOT-THEIRS")
+    second_page = f"{SENDER}?offset=2&limit=2"
+    responses.get(SENDER, **page([complex_tariff, invalid], link=second_page))
+    valid = TariffData(country_code="DE", party_id="ALL", id="T-OK")
+    responses.get(second_page, **page([foreign, valid]))
+
+    result = pull_run(connection=allego_sends, module="tariffs")
+
+    assert result.completed
+    assert (result.pages, result.received, result.stored, result.rejected) == (2, 4, 2, 2)
+    stored = {t.tariff_id: t for t in Tariff.objects.all()}
+    assert set(stored) == {"14", "T-OK"}
+    assert stored["14"].owner == allego_cpo
+    assert (
+        ocpi_loads(stored["14"].ocpi_json)["elements"]
+        == ocpi_loads(json.dumps(complex_tariff))["elements"]
+    )
+    assert any("currency" in e for e in result.errors)
+    assert any("NL" in e for e in result.errors)
+    assert responses.calls[0].request.headers["Authorization"].startswith("Token ")
+
+
+@responses.activate
+def test_pulled_version_older_than_ours_does_not_overwrite_it(allego_sends, allego_cpo):
+    partner_tariff(allego_cpo, id="T1", currency="EUR", last_updated="2026-03-02T00:00:00Z")
+    older = TariffData(
+        country_code="DE",
+        party_id="ALL",
+        id="T1",
+        currency="USD",
+        last_updated="2026-03-01T00:00:00Z",
+    )
+    responses.get(SENDER, **page([older]))
+
+    result = pull_run(connection=allego_sends, module="tariffs")
+
+    assert result.completed
+    assert Tariff.objects.get().currency == "EUR"
+
+
+@responses.activate
+def test_pulled_newer_version_replaces_ours(allego_sends, allego_cpo):
+    partner_tariff(allego_cpo, id="T1", currency="EUR", last_updated="2026-03-01T00:00:00Z")
+    newer = TariffData(
+        country_code="de",
+        party_id="all",
+        id="t1",
+        currency="USD",
+        last_updated="2026-03-02T00:00:00Z",
+    )
+    responses.get(SENDER, **page([newer]))
+
+    pull_run(connection=allego_sends, module="tariffs")
+
+    tariff = Tariff.objects.get()
+    assert (tariff.currency, tariff.tariff_id) == ("USD", "t1")
+    document = ocpi_loads(tariff.ocpi_json)
+    assert (document["country_code"], document["party_id"]) == ("DE", "ALL")
+
+
+@responses.activate
+def test_second_pull_asks_only_for_changes_since_the_first(allego_sends):
+    responses.get(SENDER, **page([]))
+    pull_run(connection=allego_sends, module="tariffs")
+    pull_run(connection=allego_sends, module="tariffs")
+
+    assert "date_from" not in responses.calls[0].request.url
+    assert "date_from=" in responses.calls[1].request.url
