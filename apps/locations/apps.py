@@ -4,3 +4,18 @@ from django.apps import AppConfig
 class LocationsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "apps.locations"
+
+    def ready(self) -> None:
+        from django.db.models.signals import post_save
+
+        from apps.partners.models import Party
+        from apps.partners.pull import register_puller
+        from echargo.ocpi.registry import RECEIVER, SENDER, register_endpoint
+
+        from .services import location_store_pulled
+        from .visibility import on_party_saved
+
+        register_endpoint("locations", SENDER, "ocpi-cpo-locations")
+        register_endpoint("locations", RECEIVER, "ocpi-emsp-locations")
+        register_puller("locations", location_store_pulled)
+        post_save.connect(on_party_saved, sender=Party, dispatch_uid="locations-party-visibility")

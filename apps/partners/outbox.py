@@ -85,7 +85,9 @@ def outbox_enqueue(
         if method in ("PUT", "DELETE"):
             pending.update(status=OutboxMessage.Status.SUPERSEDED)
         elif method == "PATCH":
-            earlier = pending.filter(method="PATCH").order_by("pk").last()
+            # Merge only into a PATCH of the same URL: an object key can cover children
+            # (a location's EVSEs), whose PATCHes must stay apart.
+            earlier = pending.filter(method="PATCH", path=path).order_by("pk").last()
             if earlier is not None and not pending.filter(pk__gt=earlier.pk).exists():
                 merged = {**json.loads(earlier.body or "{}", parse_float=Decimal), **(body or {})}
                 earlier.body = _dumps(merged)

@@ -147,3 +147,16 @@ def test_push_carries_routing_headers_from_owner_to_partner(cpo_partner):
     sent = responses.calls[0].request.headers
     assert (sent["OCPI-from-country-code"], sent["OCPI-from-party-id"]) == ("TR", "ECH")
     assert (sent["OCPI-to-country-code"], sent["OCPI-to-party-id"]) == ("TR", "BOS")
+
+
+def test_patches_of_different_children_of_one_object_stay_apart(cpo_partner):
+    for evse in ("E1", "E2"):
+        outbox_enqueue(
+            connection=cpo_partner,
+            module="locations",
+            object_key="TR/ECH/L1",
+            method="PATCH",
+            path=f"TR/ECH/L1/{evse}",
+            body={"status": "CHARGING", "last_updated": "x"},
+        )
+    assert OutboxMessage.objects.filter(status="pending").count() == 2

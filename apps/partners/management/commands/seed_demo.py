@@ -11,13 +11,18 @@ class Command(BaseCommand):
     help = "Seed the demo operator (TR*ECH, CPO and eMSP) and a staff login; safe to run again."
 
     def handle(self, *args: object, **options: object) -> None:
-        party_upsert_own(
+        parties = party_upsert_own(
             country_code="TR",
             party_id="ECH",
             roles=["CPO", "EMSP"],
             name="echargo Demo Operator",
             website="https://echargo.example",
         )
+        # The demo seed is the one place partners reaches into a domain app: demo data only.
+        from apps.locations.demo import demo_locations_seed
+
+        cpo = next(p for p in parties if p.role == "CPO")
+        stations = demo_locations_seed(owner=cpo)
         User = get_user_model()
         user = User.objects.filter(username="staff").first()
         if user is None:
@@ -27,5 +32,6 @@ class Command(BaseCommand):
         else:
             login = "staff / (the password printed when it was first created)"
         self.stdout.write("Demo operator TR*ECH (CPO + eMSP) is ready.")
+        self.stdout.write(f"Demo stations in Istanbul and Ankara: {stations} new.")
         self.stdout.write(f"Admin:        http://127.0.0.1:8000/admin/   login {login}")
         self.stdout.write(f"OCPI versions: {versions_url()}")

@@ -1,0 +1,129 @@
+"""Reads of locations: what our CPO sender serves to whom, pages, and partners' stored copies."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import connection
+from django.db.models import Q, QuerySet
+
+from apps.partners.models import PartnerConnection, Party, Role
+from echargo.ocpi.pagination import PageRequest, filter_last_updated
+from echargo.ocpi.routing import ci
+
+from .models import Location
+
+
+def own_cpo_parties() -> QuerySet[Party]:
+    return Party.objects.filter(is_own=True, role=Role.CPO)
+
+
+def partner_cpo_party(
+    connection: PartnerConnection, country_code: str, party_id: str
+) -> Party | None:
+    """The CPO party (country_code, party_id) carried by this connection, if it is one."""
+    return Party.objects.filter(
+        connection=connection,
+        country_code=ci(country_code),
+        party_id=ci(party_id),
+        role=Role.CPO,
+    ).first()
+
+
+def sender_locations(
+    *, connection_id: int, to_party: tuple[str, str] | None = None
+) -> QuerySet[Location]:
+    """Our own CPO parties' locations a partner may see: published ones, and unpublished ones
+    whose publish_allowed_to names one of its parties. `to_party` narrows to one of our CPOs
+    (OCPI-to-* headers, for a platform hosting several)."""
+    queryset = Location.objects.filter(own_cpo=True)
+    if to_party is not None:
+        queryset = queryset.filter(country_code=ci(to_party[0]), party_id=ci(to_party[1]))
+    allowed = Location.visible_to.through.objects.filter(party__connection_id=connection_id)
+    return queryset.filter(Q(publish=True) | Q(pk__in=allowed.values("location_id")))
+
+
+def location_page(queryset: QuerySet[Location], page: PageRequest) -> tuple[list[str], int]:
+    """One page of stored OCPI documents of any location queryset, and the total count."""
+    queryset = filter_last_updated(queryset, page)
+    total = queryset.count()
+    if page.offset >= total or page.limit == 0:
+        return [], total
+    ids = queryset.order_by("last_updated", "pk").values("pk")[
+        page.offset : page.offset + page.limit
+    ]
+    documents = list(
+        Location.objects.filter(pk__in=ids)
+        .order_by("last_updated", "pk")
+        .values_list("ocpi_json", flat=True)
+    )
+    return documents, total
+
+
+def _sender_sql(
+    connection_id: int, page: PageRequest, to_party: tuple[str, str] | None
+) -> tuple[str, dict[str, Any]]:
+    """FROM/WHERE of sender_locations() in SQL: the same rows (a test holds them equal)."""
+    params: dict[str, Any] = {"connection_id": connection_id}
+    where = ""
+    if page.date_from is not None:
+        where += " AND l.last_updated >= %(date_from)s"
+        params["date_from"] = page.date_from
+    if page.date_to is not None:
+        where += " AND l.last_updated < %(date_to)s"
+        params["date_to"] = page.date_to
+    if to_party is not None:
+        where += " AND l.country_code = %(country_code)s AND l.party_id = %(party_id)s"
+        params.update(country_code=ci(to_party[0]), party_id=ci(to_party[1]))
+    visible_to = Location.visible_to.through._meta.db_table
+    # Only table names from model metadata are formatted in; every value is a parameter.
+    sql = (
+        f"FROM {Location._meta.db_table} l WHERE l.own_cpo AND (l.publish OR l.id IN ("  # noqa: S608
+        f"SELECT v.location_id FROM {visible_to} v JOIN {Party._meta.db_table} p "
+        f"ON p.id = v.party_id WHERE p.connection_id = %(connection_id)s)){where}"
+    )
+    return sql, params
+
+
+def sender_page(
+    *, connection_id: int, page: PageRequest, to_party: tuple[str, str] | None = None
+) -> tuple[list[str], int]:
+    """A page of sender_locations() documents and their total: two queries at any offset.
+
+    The page's ids are picked on the narrow partial (last_updated, id) index, then only those
+    rows' documents are read, already rendered. Hand-written SQL: building and compiling the
+    nested ORM queries cost more than running them, on the busiest endpoint partners call.
+    """
+    sql, params = _sender_sql(connection_id, page, to_party)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT COUNT(*) {sql}", params)
+        total = cursor.fetchone()[0]
+        if page.offset >= total or page.limit == 0:
+            return [], total
+        cursor.execute(
+            f"SELECT d.ocpi_json FROM {Location._meta.db_table} d WHERE d.id IN "  # noqa: S608
+            f"(SELECT l.id {sql} ORDER BY l.last_updated, l.id "
+            "LIMIT %(limit)s OFFSET %(offset)s) ORDER BY d.last_updated, d.id",
+            {**params, "limit": page.limit, "offset": page.offset},
+        )
+        return [row[0] for row in cursor.fetchall()], total
+
+
+def sender_location(
+    *, connection_id: int, location_id: str, to_party: tuple[str, str] | None = None
+) -> Location | None:
+    """One of our locations by OCPI id, if this partner may see it (its document only)."""
+    return (
+        sender_locations(connection_id=connection_id, to_party=to_party)
+        .filter(location_key=ci(location_id))
+        .only("pk", "ocpi_json")
+        .order_by("pk")
+        .first()
+    )
+
+
+def stored_location(country_code: str, party_id: str, location_id: str) -> Location | None:
+    """A location by its OCPI key (country_code, party_id, id), case-insensitively."""
+    return Location.objects.filter(
+        country_code=ci(country_code), party_id=ci(party_id), location_key=ci(location_id)
+    ).first()
