@@ -101,7 +101,12 @@ DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Server-side binding lets psycopg prepare the statements a request repeats (token and
     # credentials lookups): PostgreSQL then skips planning them on every call.
-    DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = True
+    # (Django leaves psycopg's prepare_threshold off; behind PgBouncer in transaction mode set
+    # DB_PREPARE_THRESHOLD=0 to disable it again.)
+    _prepare = env.int("DB_PREPARE_THRESHOLD", default=5)
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        server_side_binding=True, prepare_threshold=_prepare or None
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Covering indexes (INCLUDE) speed up PostgreSQL; SQLite, the demo's database, ignores them.
 SILENCED_SYSTEM_CHECKS = ["models.W040"]
