@@ -154,31 +154,6 @@ class ImageCategory(models.TextChoices):
     OWNER = "OWNER"
 
 
-class EnergySourceCategory(models.TextChoices):
-    NUCLEAR = "NUCLEAR"
-    GENERAL_FOSSIL = "GENERAL_FOSSIL"
-    COAL = "COAL"
-    GAS = "GAS"
-    GENERAL_GREEN = "GENERAL_GREEN"
-    SOLAR = "SOLAR"
-    WIND = "WIND"
-    WATER = "WATER"
-
-
-class EnvironmentalImpactCategory(models.TextChoices):
-    NUCLEAR_WASTE = "NUCLEAR_WASTE"
-    CARBON_DIOXIDE = "CARBON_DIOXIDE"
-
-
-class TokenType(models.TextChoices):
-    """Used by PublishTokenType (OCPI 2.2.1 mod_tokens TokenType)."""
-
-    AD_HOC_USER = "AD_HOC_USER"
-    APP_USER = "APP_USER"
-    OTHER = "OTHER"
-    RFID = "RFID"
-
-
 class Location(models.Model):
     owner = models.ForeignKey(
         Party, on_delete=models.PROTECT, related_name="locations", help_text="The CPO party."

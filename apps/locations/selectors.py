@@ -8,6 +8,7 @@ from django.db import connection
 from django.db.models import Q, QuerySet
 
 from apps.partners.models import PartnerConnection, Party, Role
+from apps.partners.selectors import connection_party
 from echargo.ocpi.pagination import PageRequest, filter_last_updated
 from echargo.ocpi.routing import ci
 
@@ -22,12 +23,9 @@ def partner_cpo_party(
     connection: PartnerConnection, country_code: str, party_id: str
 ) -> Party | None:
     """The CPO party (country_code, party_id) carried by this connection, if it is one."""
-    return Party.objects.filter(
-        connection=connection,
-        country_code=ci(country_code),
-        party_id=ci(party_id),
-        role=Role.CPO,
-    ).first()
+    return connection_party(
+        connection=connection, country_code=country_code, party_id=party_id, role=Role.CPO
+    )
 
 
 def sender_locations(

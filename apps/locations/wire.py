@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from rest_framework import serializers
 
+from echargo.ocpi.enums import EnergySourceCategory, EnvironmentalImpactCategory, TokenType
 from echargo.ocpi.fields import (
     CiStringField,
     OcpiDateTimeField,
@@ -31,8 +32,6 @@ from .models import (
     Connector,
     ConnectorFormat,
     ConnectorType,
-    EnergySourceCategory,
-    EnvironmentalImpactCategory,
     Facility,
     ImageCategory,
     Location,
@@ -40,7 +39,6 @@ from .models import (
     ParkingType,
     PowerType,
     Status,
-    TokenType,
 )
 
 # --- Small helpers ---------------------------------------------------------------------------

@@ -54,22 +54,6 @@ class ReservationRestrictionType(models.TextChoices):
     RESERVATION_EXPIRES = "RESERVATION_EXPIRES"
 
 
-class EnergySourceCategory(models.TextChoices):
-    NUCLEAR = "NUCLEAR"
-    GENERAL_FOSSIL = "GENERAL_FOSSIL"
-    COAL = "COAL"
-    GAS = "GAS"
-    GENERAL_GREEN = "GENERAL_GREEN"
-    SOLAR = "SOLAR"
-    WIND = "WIND"
-    WATER = "WATER"
-
-
-class EnvironmentalImpactCategory(models.TextChoices):
-    NUCLEAR_WASTE = "NUCLEAR_WASTE"
-    CARBON_DIOXIDE = "CARBON_DIOXIDE"
-
-
 class NumberJSONEncoder(json.JSONEncoder):
     """JSONField encoder that keeps OCPI numbers numbers (Django's default makes Decimals strings).
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db.models import Prefetch, QuerySet
 
 from apps.partners.models import PartnerConnection, Party, Role
+from apps.partners.selectors import connection_party
 from echargo.ocpi.routing import ci
 
 from .models import Tariff, TariffElement
@@ -32,9 +33,9 @@ def tariff_partner_cpo(
     *, connection: PartnerConnection, country_code: str, party_id: str
 ) -> Party | None:
     """The CPO party of this connection named in a URL or a pulled object, or None."""
-    return Party.objects.filter(
-        connection=connection, country_code=ci(country_code), party_id=ci(party_id), role=Role.CPO
-    ).first()
+    return connection_party(
+        connection=connection, country_code=country_code, party_id=party_id, role=Role.CPO
+    )
 
 
 def tariff_of_owner(*, owner: Party, tariff_id: str) -> Tariff | None:

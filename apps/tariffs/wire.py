@@ -17,14 +17,13 @@ from typing import Any
 from rest_framework import serializers
 
 from echargo.ocpi import fields
+from echargo.ocpi.enums import EnergySourceCategory, EnvironmentalImpactCategory
 from echargo.ocpi.fields import CiStringField, OcpiDateTimeField, OcpiStringField
 
 from .models import (
     DATE_PATTERN,
     HHMM_PATTERN,
     DayOfWeek,
-    EnergySourceCategory,
-    EnvironmentalImpactCategory,
     ReservationRestrictionType,
     Tariff,
     TariffDimensionType,

@@ -7,13 +7,7 @@ from simple_history.models import HistoricalRecords
 
 from apps.partners.models import PartnerConnection, Party
 from echargo.history import history_user
-
-
-class TokenType(models.TextChoices):
-    AD_HOC_USER = "AD_HOC_USER"
-    APP_USER = "APP_USER"
-    OTHER = "OTHER"
-    RFID = "RFID"
+from echargo.ocpi.enums import TokenType
 
 
 class WhitelistType(models.TextChoices):

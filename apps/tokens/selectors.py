@@ -8,6 +8,7 @@ from typing import Any
 from django.db.models import Avg, Count, Max, Q, QuerySet
 
 from apps.partners.models import PartnerConnection, Party, Role
+from apps.partners.selectors import connection_party
 from echargo.ocpi.routing import ci
 
 from .models import AuthorizationDecision, Token
@@ -52,9 +53,9 @@ def partner_emsp_party(
     *, connection: PartnerConnection, country_code: str, party_id: str
 ) -> Party | None:
     """The eMSP party of this connection named in a URL, or None (not theirs, or not an eMSP)."""
-    return Party.objects.filter(
-        connection=connection, country_code=ci(country_code), party_id=ci(party_id), role=Role.EMSP
-    ).first()
+    return connection_party(
+        connection=connection, country_code=country_code, party_id=party_id, role=Role.EMSP
+    )
 
 
 def cpo_partners_taking_tokens() -> list[PartnerConnection]:

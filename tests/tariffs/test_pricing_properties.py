@@ -102,11 +102,11 @@ def tariffs(
 
     kWh restrictions only go on elements whose only component is ENERGY (and that have no other
     restrictions), so that more energy can only change which element prices energy.
-    `uniform_energy` gives all ENERGY components one price and one step_size. `fallback` ends
-    the list with an unrestricted element pricing every dimension, so that no piece of a
-    session is left unpriced.
+    `uniform_energy` gives all ENERGY components one price, one VAT and one step_size.
+    `fallback` ends the list with an unrestricted element pricing every dimension, so that no
+    piece of a session is left unpriced.
     """
-    energy_price, energy_step_size = draw(prices), draw(energy_step)
+    energy_price, energy_step_size, energy_vat = draw(prices), draw(energy_step), draw(vats)
 
     def draw_step(kind: str) -> int:
         if kind != "ENERGY":
@@ -129,8 +129,11 @@ def tariffs(
         )
         parts = []
         for kind in kinds:
-            price = energy_price if kind == "ENERGY" and uniform_energy else draw(prices)
-            parts.append(component(kind, price, draw(vats), draw_step(kind)))
+            uniform = kind == "ENERGY" and uniform_energy
+            price = energy_price if uniform else draw(prices)
+            # One VAT too: otherwise moving energy to another element may lower incl_vat.
+            vat = energy_vat if uniform else draw(vats)
+            parts.append(component(kind, price, vat, draw_step(kind)))
         element: dict[str, Any] = {"price_components": parts}
         rules = draw(restrictions(energy=kinds == ["ENERGY"]))
         if rules:
@@ -139,7 +142,8 @@ def tariffs(
     if fallback:
         elements.append({
             "price_components": [
-                component(kind, energy_price if kind == "ENERGY" else draw(prices), draw(vats),
+                component(kind, energy_price if kind == "ENERGY" else draw(prices),
+                          energy_vat if kind == "ENERGY" and uniform_energy else draw(vats),
                           draw_step(kind))
                 for kind in ("ENERGY", "TIME", "PARKING_TIME")
             ]

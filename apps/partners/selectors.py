@@ -1,0 +1,20 @@
+"""Reads about parties and connections that every domain app needs."""
+
+from __future__ import annotations
+
+from echargo.ocpi.routing import ci
+
+from .models import PartnerConnection, Party
+
+
+def connection_party(
+    *, connection: PartnerConnection, country_code: str, party_id: str, role: str
+) -> Party | None:
+    """The party of this connection with that role named in a URL or object, or None.
+
+    A partner only ever writes objects of the parties it registered, in the matching role
+    (tokens for its eMSPs, locations and tariffs for its CPOs).
+    """
+    return Party.objects.filter(
+        connection=connection, country_code=ci(country_code), party_id=ci(party_id), role=role
+    ).first()
