@@ -25,7 +25,7 @@ Choices where the spec is silent are commented where they are made (search "trea
 
 from __future__ import annotations
 
-from bisect import bisect_right
+from bisect import bisect_right, insort
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import (
@@ -34,10 +34,15 @@ from decimal import (
     Context,
     Decimal,
     DivisionByZero,
+    Inexact,
     InvalidOperation,
     Overflow,
+    Rounded,
+    getcontext,
     localcontext,
 )
+from functools import reduce
+from operator import itemgetter, or_
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -65,6 +70,7 @@ from apps.tariffs.pricing_types import (
     PricingError,
     PricingResult,
     TariffError,
+    make_price,
     make_result,
     to_decimal,
 )
@@ -101,6 +107,8 @@ _SHAPE = 10  # index of the SHAPE_* bits in a ChargingPeriodInput.engine_view
 # but are kept apart because step_size concerns only the latter.
 _FIXED, _ENERGY, _TIME, _PARKING, _RESERVATION, _RESERVATION_FEE = range(6)
 _new_tuple = tuple.__new__
+_FRACTION = itemgetter(0)
+_SHAPE_OF = itemgetter(_SHAPE)
 
 
 def price_periods(
@@ -114,8 +122,18 @@ def price_periods(
     compiled = tariff if isinstance(tariff, CompiledTariff) else compile_tariff(tariff)
     tz = zone(time_zone)
     views, shapes, end_us, end_dt = _normalise(periods, end_date_time)
+    pricing = _Pricing(compiled, views, shapes, end_us, end_dt)
+    context = getcontext()
+    if (
+        context.prec == _DECIMAL.prec
+        and context.rounding == ROUND_HALF_EVEN
+        and not (context.traps[Inexact] or context.traps[Rounded])
+    ):
+        # The thread's context computes exactly like ours (Python's default one does):
+        # entering a local context costs a few percent of a pricing.
+        return pricing.run(tz, time_zone)
     with localcontext(_DECIMAL):
-        return _Pricing(compiled, views, shapes, end_us, end_dt).run(tz, time_zone)
+        return pricing.run(tz, time_zone)
 
 
 def price_session(
@@ -182,10 +200,9 @@ def _normalise(
         for p in periods
     ]
     # The pricing loop checks that each period ends (where the next starts) after its start.
-    shapes = 0
-    for shape in {view[_SHAPE] for view in views}:
-        shapes |= shape
-    return views, shapes, end_us, end_date_time.astimezone(UTC)
+    shapes = reduce(or_, map(_SHAPE_OF, views))
+    end_dt = end_date_time if end_date_time.tzinfo is UTC else end_date_time.astimezone(UTC)
+    return views, shapes, end_us, end_dt
 
 
 class _Pricing:
@@ -194,8 +211,20 @@ class _Pricing:
     Consecutive pieces with the same shape and the same restriction state form a run, priced by
     the same components; volumes are summed per run and each run extends or adds breakdown lines.
     Lines are lists [key, component, first period, last period, start, end, volume, step
-    surplus] so that extending them and step_size can update them in place.
+    surplus or None] so that extending them and step_size can update them in place.
     """
+
+    __slots__ = (
+        "by_key",
+        "end_dt",
+        "end_us",
+        "lines",
+        "shapes",
+        "tariff",
+        "total_energy",
+        "total_parking_time",
+        "views",
+    )
 
     def __init__(
         self,
@@ -219,7 +248,9 @@ class _Pricing:
         # Durations count from the start of the charging session, or of the reservation for
         # reservation elements (mod_tariffs: min/max_duration "since the start of the session").
         regular_origin = reservation_origin = None
-        if shapes & SHAPE_SESSION:
+        if views[0][_SHAPE] & SHAPE_SESSION:
+            regular_origin = views[0][0]
+        elif shapes & SHAPE_SESSION:
             regular_origin = next(v[0] for v in views if v[_SHAPE] & SHAPE_SESSION)
         if shapes & SHAPE_RESERVATION:
             reservation_origin = next(v[0] for v in views if v[_SHAPE] & SHAPE_RESERVATION)
@@ -230,15 +261,18 @@ class _Pricing:
         # cut periods; between two of them those restrictions are constant, so the number of
         # cuts passed ("segment") stands for them in the run key. (An instant listed twice
         # just makes an empty segment.)
-        local = None
+        days = local = None
         cuts: list[int] = []
         if tariff.time_of_day_boundaries_us:
             days = calendar(tz, views[0][0], self.end_us, tariff.time_of_day_boundaries_us)
             local = days.local_us
             cuts = days.cuts_between(views[0][0], self.end_us)
-        for origin in (regular_origin, reservation_origin):
-            if origin is not None and tariff.duration_thresholds_us:
-                cuts = sorted([*cuts, *(origin + d for d in tariff.duration_thresholds_us)])
+        durations = tariff.duration_thresholds_us
+        if durations:
+            for origin in (regular_origin, reservation_origin):
+                if origin is not None:
+                    for duration in durations:
+                        insort(cuts, origin + duration)
         cuts.append(_NEVER)
 
         kwh_thresholds = tariff.kwh_thresholds
@@ -246,9 +280,10 @@ class _Pricing:
         keyed_energy = bool(kwh_thresholds)
         keyed_instantaneous = tariff.restricts_current or tariff.restricts_power
         simple_key = not (keyed_energy or keyed_instantaneous)
-        memo: dict[Any, tuple[Selection | None, Selection | None]] = {}
+        dates = tariff.dates
+        weekdays = tariff.restricts_weekday
+        known = tariff.selections
         state = PeriodState()
-        select = tariff.select
         price_run = self._price_run
 
         run_key: Any = None
@@ -275,6 +310,18 @@ class _Pricing:
             ):
                 pieces = self._cut(view, end, end_dt, energy_so_far, cuts, segment)
             else:
+                if simple_key and segment << 5 | view[_SHAPE] == run_key:
+                    # The period goes on with the run (the common case, inlined from below).
+                    last, run_end = index, end_dt
+                    if view[2] is not None:
+                        run_energy += view[2]
+                    if view[3] is not None:
+                        run_time += view[3]
+                    if view[4] is not None:
+                        run_parking += view[4]
+                    if view[5] is not None:
+                        run_reservation += view[5]
+                    continue
                 pieces = ((view, end_dt, energy_so_far, segment),)
             for piece, piece_end, energy_at_start, piece_segment in pieces:
                 if simple_key:
@@ -301,17 +348,40 @@ class _Pricing:
                 if run_key is not None:
                     price_run(selections, first, last, run_start, run_end, run_energy, run_time,
                               run_parking, run_reservation)  # fmt: skip
-                selections = memo.get(key)
+                # The restriction state at the run's start, which decides its components: the
+                # local time's position among the tariff's times of day, the weekday and the
+                # date's position among its dates (kept by the cached calendar per stretch
+                # between cuts), the position among the duration limits since either origin,
+                # and the shape and rest of the run key. The tariff caches selections by it,
+                # so that equal states in other sessions and on other days are not evaluated
+                # again.
+                start = piece[0]
+                regular = piece[_SHAPE] & SHAPE_SESSION
+                if days is None:
+                    time_position = weekday = day = 0
+                else:
+                    time_position, weekday, day = days.states[bisect_right(days.cuts, start)]
+                restriction_state = (
+                    time_position,
+                    weekday if weekdays else 0,
+                    bisect_right(dates, day),
+                    bisect_right(durations, start - regular_origin) if regular else 0,
+                    0 if piece[5] is None else bisect_right(durations, start - reservation_origin),
+                    reservation_table,
+                    piece[_SHAPE] if simple_key else key[1:],
+                )
+                selections = known.get(restriction_state)
                 if selections is None:
-                    _set_state(state, local, piece[0], energy_at_start, piece, keyed_instantaneous)
-                    selections = memo[key] = (
-                        None
-                        if not piece[_SHAPE] & SHAPE_SESSION
-                        else select(REGULAR_TABLE, state, piece[0] - regular_origin),
+                    _set_state(state, local, start, energy_at_start, piece, keyed_instantaneous)
+                    selections = (
+                        tariff.select(REGULAR_TABLE, state, start - regular_origin)
+                        if regular
+                        else None,
                         None
                         if piece[5] is None
-                        else select(reservation_table, state, piece[0] - reservation_origin),
+                        else tariff.select(reservation_table, state, start - reservation_origin),
                     )
+                    tariff.remember(restriction_state, selections)
                 run_key, first, last, run_start, run_end = key, index, index, piece[1], piece_end
                 run_energy, run_time, run_parking, run_reservation = piece[2:6]
             if keyed_energy and view[2] is not None:
@@ -357,7 +427,8 @@ class _Pricing:
                 if 0 < fraction < 1:
                     # Energy is assumed linear in time inside a period (DIGEST 3.4 step 1).
                     points.append((fraction, start + int(fraction * duration), threshold, -1))
-        points.sort(key=lambda point: point[0])
+        if len(points) > 1:
+            points.sort(key=_FRACTION)
         points.append((_ONE, end, None if energy is None else energy_so_far + energy, -1))
         pieces = []
         previous_fraction, previous_instant, previous_dt = _ZERO, start, start_dt
@@ -369,13 +440,18 @@ class _Pricing:
                 if kwh is None:
                     kwh = energy_so_far if energy is None else energy_so_far + energy * fraction
                 instant_dt = end_dt if fraction is _ONE else _utc(instant)
+                # volume*high - volume*low rather than volume*(high-low): the pieces of a period
+                # then add up to exactly its volume (the last ends at fraction 1), however the
+                # divisions rounded.
                 piece = (
                     previous_instant,
                     previous_dt,
                     None if energy is None else kwh - previous_energy,
-                    _share(time_h, previous_fraction, fraction),
-                    _share(parking, previous_fraction, fraction),
-                    _share(reservation, previous_fraction, fraction),
+                    None if time_h is None else time_h * fraction - time_h * previous_fraction,
+                    None if parking is None else parking * fraction - parking * previous_fraction,
+                    None
+                    if reservation is None
+                    else reservation * fraction - reservation * previous_fraction,
                     *rest,
                 )
                 pieces.append((piece, instant_dt, previous_energy, previous_segment))
@@ -444,7 +520,7 @@ class _Pricing:
                 line[5] = end_dt
                 line[6] += volume
                 return
-        line = [key, component, first, last, start_dt, end_dt, volume, _ZERO]
+        line = [key, component, first, last, start_dt, end_dt, volume, None]
         lines.append(line)
         self.lines.append(line)
 
@@ -472,17 +548,14 @@ class _Pricing:
         breakdown = []
         sums: list[list[Decimal] | None] = [None] * len(self.by_key)
         for key, component, first, last, start_dt, end_dt, volume, surplus in self.lines:
-            billed = volume + surplus if surplus else volume
+            billed = volume if surplus is None else volume + surplus
             excl = component.price * billed
             factor = component.vat_factor
             incl = excl if factor is None else excl * factor
-            # tuple.__new__ skips the NamedTuple's Python-level __new__ (a third of the cost).
-            breakdown.append(
-                _new_tuple(
-                    BreakdownLine,
-                    (first, last, start_dt, end_dt, *component.header, volume, billed, excl, incl),
-                )
-            )
+            # tuple.__new__ skips the NamedTuple's Python-level __new__, and concatenating the
+            # component's part beats unpacking it: each a measurable share of a pricing.
+            fields = (first, last, start_dt, end_dt, volume, billed, excl, incl)
+            breakdown.append(_new_tuple(BreakdownLine, fields + component.header))
             running = sums[key]
             if running is None:
                 sums[key] = [excl, incl]
@@ -506,35 +579,38 @@ class _Pricing:
             # of a CDR always add up to its total (before min/max price).
             excl = running[0].quantize(_CENTS4, ROUND_HALF_UP)
             incl = running[1].quantize(_CENTS4, ROUND_HALF_UP)
-            totals.append(Price(excl, incl))
+            totals.append(make_price(excl, incl))
             subtotal_excl += excl
             subtotal_incl += incl
-        subtotal = Price(subtotal_excl, subtotal_incl)
+        subtotal = make_price(subtotal_excl, subtotal_incl)
         # A limit given without incl_vat bounds only the total excl. VAT.
         low, high = tariff.min_price, tariff.max_price
         if low is None and high is None:
             total = subtotal
         else:
-            total = Price(
+            total = make_price(
                 _clamp(subtotal_excl, low and low.excl_vat, high and high.excl_vat),
                 _clamp(subtotal_incl, low and low.incl_vat, high and high.incl_vat),
             )
+        hours = (self.end_us - self.views[0][0]) / _US_PER_HOUR
         return make_result(
-            currency=tariff.currency,
-            total_cost=total,
-            total_fixed_cost=totals[_FIXED],
-            total_energy=_round(self.total_energy),
-            total_energy_cost=totals[_ENERGY],
-            total_time=_round((self.end_us - self.views[0][0]) / _US_PER_HOUR),
-            total_time_cost=totals[_TIME],
-            total_parking_time=_round(self.total_parking_time),
-            total_parking_cost=totals[_PARKING],
-            total_reservation_cost=totals[_RESERVATION],
-            breakdown=breakdown,
-            subtotal=subtotal,
-            tariff_id=tariff.tariff_id,
-            time_zone=time_zone,
-            warnings=self._warnings() if tariff.may_warn or reservation else (),
+            {
+                "currency": tariff.currency,
+                "total_cost": total,
+                "total_fixed_cost": totals[_FIXED],
+                "total_energy": self.total_energy.quantize(_CENTS4, ROUND_HALF_UP),
+                "total_energy_cost": totals[_ENERGY],
+                "total_time": hours.quantize(_CENTS4, ROUND_HALF_UP),
+                "total_time_cost": totals[_TIME],
+                "total_parking_time": self.total_parking_time.quantize(_CENTS4, ROUND_HALF_UP),
+                "total_parking_cost": totals[_PARKING],
+                "total_reservation_cost": totals[_RESERVATION],
+                "breakdown": breakdown,
+                "subtotal": subtotal,
+                "tariff_id": tariff.tariff_id,
+                "time_zone": time_zone,
+                "warnings": self._warnings() if tariff.may_warn or reservation else (),
+            }
         )
 
     def _warnings(self) -> tuple[str, ...]:
@@ -601,15 +677,6 @@ def _set_state(
         state.max_current = min_current if max_current is None else max_current
         state.min_power = max_power if min_power is None else min_power
         state.max_power = min_power if max_power is None else max_power
-
-
-def _share(volume: Decimal | None, low: Decimal, high: Decimal) -> Decimal | None:
-    """Return the part of a time-like `volume` between two fractions of its period."""
-    if volume is None:
-        return None
-    # volume*high - volume*low rather than volume*(high-low): the parts of a period then add up
-    # to exactly its volume (the last part ends at fraction 1), whatever the divisions rounded.
-    return volume * high - volume * low
 
 
 def _clamp(value: Decimal, low: Decimal | None, high: Decimal | None) -> Decimal:

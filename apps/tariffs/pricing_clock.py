@@ -56,10 +56,10 @@ def calendar(
 
 
 class Calendar:
-    """The UTC offsets of a time zone over whole UTC days, and the instants on those days where
-    the local clock shows given times of day."""
+    """The UTC offsets of a time zone over whole UTC days, the instants on those days where the
+    local clock shows given times of day, and the local state between two such instants."""
 
-    __slots__ = ("_offsets", "_starts", "cuts", "single_offset")
+    __slots__ = ("_offsets", "_starts", "cuts", "single_offset", "states")
 
     def __init__(
         self, tz: ZoneInfo, first_day: int, last_day: int, times_of_day_us: tuple[int, ...]
@@ -90,6 +90,14 @@ class Calendar:
                     if segment_start <= instant < segment_end:
                         cuts.add(instant)
         self.cuts = sorted(cuts)
+        # Between two cuts the local clock crosses none of the times of day, nor midnight if
+        # it is one of them: (position of the local time among the times of day, weekday, date
+        # ordinal) is the same all along, so it is kept per stretch, i.e. per
+        # bisect_right(self.cuts, instant).
+        self.states = [
+            self.local_state(instant, times_of_day_us)
+            for instant in (first_day * DAY_US, *self.cuts)
+        ]
 
     def local_us(self, us: int) -> int:
         """Return the local wall-clock time of UTC instant `us`, as µs since 1970-01-01 local."""
@@ -97,8 +105,18 @@ class Calendar:
             return us + self.single_offset
         return us + self._offsets[max(bisect_right(self._starts, us) - 1, 0)]
 
+    def local_state(self, us: int, times_of_day_us: tuple[int, ...]) -> tuple[int, int, int]:
+        """Return (position of the local time among `times_of_day_us`, weekday Monday=0, date
+        ordinal) at UTC instant `us`."""
+        day, time_of_day = divmod(self.local_us(us), DAY_US)
+        return (
+            bisect_right(times_of_day_us, time_of_day),
+            (day + EPOCH_WEEKDAY) % 7,
+            day + EPOCH_ORDINAL,
+        )
+
     def cuts_between(self, start_us: int, end_us: int) -> list[int]:
-        """Return the sorted cut instants strictly between `start_us` and `end_us`."""
+        """Return a new sorted list of the cut instants strictly between the two instants."""
         return self.cuts[bisect_right(self.cuts, start_us) : bisect_left(self.cuts, end_us)]
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
 from decimal import Decimal
@@ -34,8 +33,7 @@ _CATEGORIES = {"FLAT": "fixed", "ENERGY": "energy", "TIME": "time", "PARKING_TIM
 _HHMM = re.compile(r"([0-1][0-9]|2[0-3]):([0-5][0-9])")
 _DATE = re.compile(r"([12][0-9]{3})-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])")
 _HUNDRED = Decimal(100)
-# Selections are cached per tariff. The key space is finite (see `CompiledTariff.select`) but can
-# be large for a tariff with very many restrictions, so caching stops at this size.
+# Selections are cached per tariff and restriction state; the cache is cleared at this size.
 _CACHE_LIMIT = 4096
 
 
@@ -107,7 +105,7 @@ class Component:
         self.vat_factor = None if vat is None else 1 + vat / _HUNDRED
         self.step_size = step_size
         self.unit = _UNITS[dimension]
-        # The BreakdownLine fields this component contributes, from category to vat. The
+        # The BreakdownLine fields this component supplies, category to vat (its last ones). The
         # category is the CDR total; reservation elements' components all go to the reservation.
         self.header = (
             "reservation" if reservation else _CATEGORIES[dimension],
@@ -168,13 +166,9 @@ class CompiledTariff:
     """A validated tariff, indexed for pricing; build it with `compile_tariff`."""
 
     __slots__ = (
-        "_cache",
-        "_currents",
-        "_dates",
-        "_powers",
         "_tables",
-        "_weekdays",
         "currency",
+        "dates",
         "duration_thresholds_us",
         "elements",
         "end_date_time",
@@ -185,6 +179,8 @@ class CompiledTariff:
         "prices_reservation_time",
         "restricts_current",
         "restricts_power",
+        "restricts_weekday",
+        "selections",
         "start_date_time",
         "tariff",
         "tariff_id",
@@ -216,19 +212,18 @@ class CompiledTariff:
         # RESERVATION_EXPIRES elements win over RESERVATION ones, whatever the list order.
         expired = [e for e in elements if e.reservation == RESERVATION_EXPIRES] + booked
         self._tables = ([e for e in elements if e.reservation is None], booked, expired)
-        self._cache: dict[tuple[Any, ...], Selection] = {}
+        # Selections by restriction state, filled by the pricing loop (see `remember`).
+        self.selections: dict[Any, Any] = {}
 
         switches = [element.switches for element in elements]
         # Where a restriction can switch inside a period; the pricing loop cuts periods there.
         self.time_of_day_boundaries_us = _sorted_union(s.times_of_day_us for s in switches)
         self.duration_thresholds_us = _sorted_union(s.durations_us for s in switches)
         self.kwh_thresholds = _sorted_union(s.kwh for s in switches)
-        self._dates = _sorted_union(s.dates for s in switches)
-        self._weekdays = any(s.weekdays for s in switches)
-        self._currents = _sorted_union(s.currents for s in switches)
-        self._powers = _sorted_union(s.powers for s in switches)
-        self.restricts_current = bool(self._currents)
-        self.restricts_power = bool(self._powers)
+        self.dates = _sorted_union(s.dates for s in switches)
+        self.restricts_weekday = any(s.weekdays for s in switches)
+        self.restricts_current = any(s.currents for s in switches)
+        self.restricts_power = any(s.powers for s in switches)
         self.prices_reservation_time = any("TIME" in e.components for e in booked + expired)
         # Whether a pricing can have a warning other than about reservations (see pricing.py).
         self.may_warn = bool(
@@ -246,49 +241,26 @@ class CompiledTariff:
         step 2).
         """
         state.elapsed_us = elapsed_us
-        # Each restriction compares one state value with a constant, so the position of every
-        # value among the constants decides all of them: that position is the cache key.
-        key: tuple[Any, ...] = (
-            table,
-            bisect_right(self.time_of_day_boundaries_us, state.time_of_day_us),
-            bisect_right(self._dates, state.day),
-            state.weekday if self._weekdays else 0,
-            bisect_right(self.duration_thresholds_us, elapsed_us),
-            bisect_right(self.kwh_thresholds, state.energy),
+        found: dict[str, Component] = {}
+        for element in self._tables[table]:
+            for check in element.checks:
+                if not check(state):
+                    break
+            else:  # all restrictions hold
+                for dimension, component in element.components.items():
+                    found.setdefault(dimension, component)
+        return (
+            found.get("FLAT"),
+            found.get("ENERGY"),
+            found.get("TIME"),
+            found.get("PARKING_TIME"),
         )
-        if self.restricts_current or self.restricts_power:
-            key += (
-                _position(self._currents, state.min_current),
-                _position(self._currents, state.max_current),
-                _position(self._powers, state.min_power),
-                _position(self._powers, state.max_power),
-            )
-        selection = self._cache.get(key)
-        if selection is None:
-            selection = _evaluate(self._tables[table], state)
-            if len(self._cache) < _CACHE_LIMIT:
-                self._cache[key] = selection
-        return selection
 
-
-def _evaluate(elements: list[Element], state: PeriodState) -> Selection:
-    found: dict[str, Component] = {}
-    for element in elements:
-        if all(check(state) for check in element.checks):
-            for dimension, component in element.components.items():
-                found.setdefault(dimension, component)
-    return (
-        found.get("FLAT"),
-        found.get("ENERGY"),
-        found.get("TIME"),
-        found.get("PARKING_TIME"),
-    )
-
-
-def _position(constants: tuple[Decimal, ...], value: Decimal | None) -> int:
-    if not constants or value is None:
-        return -1
-    return bisect_right(constants, value)
+    def remember(self, key: Any, selections: Any) -> None:
+        """Cache the selections of a restriction state (see pricing.py); bounded by clearing."""
+        if len(self.selections) >= _CACHE_LIMIT:
+            self.selections.clear()
+        self.selections[key] = selections
 
 
 def _sorted_union(sets: Iterable[set[Any]]) -> tuple[Any, ...]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, NamedTuple
@@ -183,6 +183,11 @@ class BreakdownLine(NamedTuple):
     last_period: int
     start_date_time: datetime  # UTC
     end_date_time: datetime  # UTC
+    volume: Decimal  # measured volume (1 for FLAT)
+    billed_volume: Decimal  # volume plus any step_size surplus billed here
+    cost_excl_vat: Decimal
+    cost_incl_vat: Decimal
+    # What priced it (the engine appends these from the component, in this order):
     category: str  # fixed | energy | time | parking | reservation: the CDR total it adds to
     dimension: str  # TariffDimensionType of the component: FLAT | ENERGY | TIME | PARKING_TIME
     element_index: int
@@ -190,10 +195,6 @@ class BreakdownLine(NamedTuple):
     unit: str  # kWh | h | "" (FLAT)
     price: Decimal  # per unit, excl. VAT
     vat: Decimal | None  # percentage; None: no VAT applies
-    volume: Decimal  # measured volume (1 for FLAT)
-    billed_volume: Decimal  # volume plus any step_size surplus billed here
-    cost_excl_vat: Decimal
-    cost_incl_vat: Decimal
 
     def describe(self) -> str:
         """Return one printable line."""
@@ -279,16 +280,22 @@ class PricingResult:
         return "\n".join(lines)
 
 
-def make_result(**values: Any) -> PricingResult:
-    """Build a PricingResult from all its fields without the dataclass __init__.
+def make_price(excl_vat: Decimal, incl_vat: Decimal | None) -> Price:
+    """Build a Price without the dataclass __init__ (the engine's hot path; same object)."""
+    price = _new(Price)
+    _set_excl_vat(price, excl_vat)
+    _set_incl_vat(price, incl_vat)
+    return price
 
-    A frozen dataclass's __init__ sets each of its 15 fields through object.__setattr__, which
-    is a tenth of a pricing's time; filling the instance dict at once keeps the same object.
+
+def make_result(values: dict[str, Any]) -> PricingResult:
+    """Build a PricingResult from a dict of all its fields without the dataclass __init__.
+
+    A frozen dataclass's __init__ sets each of its 15 fields through object.__setattr__, a tenth
+    of a pricing's time; handing the instance its dict at once gives the same object.
     """
-    if values.keys() != _RESULT_FIELDS:
-        raise TypeError(f"PricingResult fields expected, got {sorted(values)}")
-    result = object.__new__(PricingResult)
-    result.__dict__.update(values)
+    result = _new(PricingResult)
+    object.__setattr__(result, "__dict__", values)
     return result
 
 
@@ -297,7 +304,9 @@ def _fmt(value: Decimal) -> str:
     return f"{value.quantize(_MICRO).normalize():f}"
 
 
-_RESULT_FIELDS = {field.name for field in fields(PricingResult)}
+_new = object.__new__
+# Price has __slots__: its fields are set through their slot descriptors.
+_set_excl_vat, _set_incl_vat = Price.excl_vat.__set__, Price.incl_vat.__set__
 
 
 def _fmt_price(price: Price) -> str:

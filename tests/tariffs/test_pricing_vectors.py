@@ -8,6 +8,8 @@ January, so no DST change is involved.
 
 from __future__ import annotations
 
+import dataclasses
+import decimal
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -733,6 +735,13 @@ def test_floats_and_ints_in_the_tariff_are_read_through_str() -> None:
     assert energy_only("3", as_floats).total_cost == price("0.30", "0.363")
 
 
+def test_the_callers_decimal_context_does_not_change_the_price() -> None:
+    expected = energy_only("20.45", ALT_URL)
+    with decimal.localcontext(decimal.Context(prec=6, rounding=decimal.ROUND_DOWN)) as context:
+        context.traps[decimal.Inexact] = True
+        assert energy_only("20.45", ALT_URL) == expected
+
+
 def test_a_compiled_tariff_prices_like_its_json() -> None:
     compiled = compile_tariff(COMPLEX)
     start = at(2024, 1, 15, 9, 30)
@@ -790,6 +799,16 @@ def test_breakdown_names_element_component_periods_and_costs() -> None:
     assert "TOTAL" in text
 
 
+def test_results_are_complete_frozen_dataclasses() -> None:
+    result = energy_only("20", KWH_START)
+    assert set(vars(result)) == {field.name for field in dataclasses.fields(PricingResult)}
+    assert dataclasses.replace(result, warnings=("x",)).warnings == ("x",)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        result.currency = "USD"
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        result.total_cost.excl_vat = Decimal(0)
+
+
 def test_to_ocpi_totals_omits_costs_that_were_not_priced() -> None:
     totals = energy_only("20", SIMPLE_025KWH).to_ocpi_totals()
     assert totals["total_cost"] == {"excl_vat": Decimal("5.0000"), "incl_vat": Decimal("5.5000")}
@@ -842,7 +861,7 @@ def test_tariff_error_is_a_value_error() -> None:
         ({"time_zone": "Mars/Olympus"}, "unknown time zone"),
         ({"end_date_time": datetime(2024, 1, 15, 12)}, "timezone-aware"),  # noqa: DTZ001
         ({"periods": []}, "non-empty list"),
-        ({"end_date_time": at(2024, 1, 15, 9)}, "ends before it starts"),
+        ({"end_date_time": at(2024, 1, 15, 9)}, "must not precede"),
     ],
 )
 def test_invalid_sessions_are_rejected(change: dict[str, Any], message: str) -> None:
