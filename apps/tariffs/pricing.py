@@ -389,12 +389,17 @@ class _Pricing:
         price_run(selections, first, last, run_start, run_end, run_energy, run_time,
                   run_parking, run_reservation)  # fmt: skip
 
-        self._apply_step_size(_ENERGY, _WH_PER_KWH)
+        by_key = self.by_key
+        if by_key[_ENERGY]:
+            self._apply_step_size(by_key[_ENERGY], _WH_PER_KWH)
         # mod_cdrs step_size: once for TIME and PARKING_TIME together; when both are used only
-        # the parking duration is rounded (charging time followed by parking is not).
-        parked = any(line[6] > 0 for line in self.by_key[_PARKING])
-        self._apply_step_size(_PARKING if parked else _TIME, _SECONDS_PER_HOUR)
-        self._apply_step_size(_RESERVATION, _SECONDS_PER_HOUR)
+        # the parking duration is rounded (charging time followed by parking is not). Lines
+        # have non-zero volumes (see _price_run), so any parking line means priced parking.
+        time_lines = by_key[_PARKING] or by_key[_TIME]
+        if time_lines:
+            self._apply_step_size(time_lines, _SECONDS_PER_HOUR)
+        if by_key[_RESERVATION]:
+            self._apply_step_size(by_key[_RESERVATION], _SECONDS_PER_HOUR)
         return self._result(time_zone, reservation_origin is not None)
 
     def _cut(
@@ -524,11 +529,9 @@ class _Pricing:
         lines.append(line)
         self.lines.append(line)
 
-    def _apply_step_size(self, key: int, units_per_volume: Decimal) -> None:
-        """Round the session total of `key` up to its last line's step, billing it there."""
-        lines = self.by_key[key]
-        if not lines:
-            return
+    @staticmethod
+    def _apply_step_size(lines: list[list[Any]], units_per_volume: Decimal) -> None:
+        """Round the session total of `lines` up to the last line's step, billing it there."""
         step = lines[-1][1].step_size
         if step <= 0:
             return
@@ -546,7 +549,9 @@ class _Pricing:
     def _result(self, time_zone: str, reservation: bool) -> PricingResult:
         tariff = self.tariff
         breakdown = []
-        sums: list[list[Decimal] | None] = [None] * len(self.by_key)
+        # Unrounded cost sums per line key, excl. and incl. VAT.
+        excls: list[Decimal | None] = [None] * len(self.by_key)
+        incls: list[Decimal | None] = [None] * len(self.by_key)
         for key, component, first, last, start_dt, end_dt, volume, surplus in self.lines:
             billed = volume if surplus is None else volume + surplus
             excl = component.price * billed
@@ -556,29 +561,28 @@ class _Pricing:
             # component's part beats unpacking it: each a measurable share of a pricing.
             fields = (first, last, start_dt, end_dt, volume, billed, excl, incl)
             breakdown.append(_new_tuple(BreakdownLine, fields + component.header))
-            running = sums[key]
-            if running is None:
-                sums[key] = [excl, incl]
+            if excls[key] is None:
+                excls[key], incls[key] = excl, incl
             else:
-                running[0] += excl
-                running[1] += incl
-        fee = sums[_RESERVATION_FEE]
+                excls[key] += excl
+                incls[key] += incl
+        fee = excls[_RESERVATION_FEE]
         if fee is not None:
-            if sums[_RESERVATION] is None:
-                sums[_RESERVATION] = fee
+            if excls[_RESERVATION] is None:
+                excls[_RESERVATION], incls[_RESERVATION] = fee, incls[_RESERVATION_FEE]
             else:
-                sums[_RESERVATION][0] += fee[0]
-                sums[_RESERVATION][1] += fee[1]
+                excls[_RESERVATION] += fee
+                incls[_RESERVATION] += incls[_RESERVATION_FEE]
         totals: list[Price | None] = []
         subtotal_excl = subtotal_incl = _ZERO
-        for running in sums[:_RESERVATION_FEE]:
-            if running is None:
+        for unrounded_excl, unrounded_incl in zip(excls[:_RESERVATION_FEE], incls, strict=False):
+            if unrounded_excl is None:
                 totals.append(None)
                 continue
             # Each CDR total is rounded once, and total_cost is their sum, so that the parts
             # of a CDR always add up to its total (before min/max price).
-            excl = running[0].quantize(_CENTS4, ROUND_HALF_UP)
-            incl = running[1].quantize(_CENTS4, ROUND_HALF_UP)
+            excl = unrounded_excl.quantize(_CENTS4, ROUND_HALF_UP)
+            incl = unrounded_incl.quantize(_CENTS4, ROUND_HALF_UP)
             totals.append(make_price(excl, incl))
             subtotal_excl += excl
             subtotal_incl += incl
@@ -684,10 +688,6 @@ def _clamp(value: Decimal, low: Decimal | None, high: Decimal | None) -> Decimal
         value = low
     if high is not None and value > high:
         value = high
-    return _round(value)
-
-
-def _round(value: Decimal) -> Decimal:
     return value.quantize(_CENTS4, ROUND_HALF_UP)
 
 
