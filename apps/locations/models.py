@@ -144,16 +144,6 @@ class PowerType(models.TextChoices):
     DC = "DC"
 
 
-class ImageCategory(models.TextChoices):
-    CHARGER = "CHARGER"
-    ENTRANCE = "ENTRANCE"
-    LOCATION = "LOCATION"
-    NETWORK = "NETWORK"
-    OPERATOR = "OPERATOR"
-    OTHER = "OTHER"
-    OWNER = "OWNER"
-
-
 class Location(models.Model):
     owner = models.ForeignKey(
         Party, on_delete=models.PROTECT, related_name="locations", help_text="The CPO party."

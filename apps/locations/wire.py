@@ -16,15 +16,22 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from rest_framework import serializers
 
-from echargo.ocpi.enums import EnergySourceCategory, EnvironmentalImpactCategory, TokenType
+from echargo.ocpi.enums import ImageCategory, TokenType
 from echargo.ocpi.fields import (
     CiStringField,
     OcpiDateTimeField,
-    OcpiNumberField,
     OcpiStringField,
     format_ocpi_datetime,
 )
 from echargo.ocpi.routing import ci
+from echargo.ocpi.wire import (
+    DisplayTextSerializer,
+    EnergyMixSerializer,
+    OcpiObjectSerializer,
+    UrlField,
+    many,
+    optional,
+)
 
 from .models import (
     EVSE,
@@ -33,7 +40,6 @@ from .models import (
     ConnectorFormat,
     ConnectorType,
     Facility,
-    ImageCategory,
     Location,
     ParkingRestriction,
     ParkingType,
@@ -43,26 +49,8 @@ from .models import (
 
 # --- Small helpers ---------------------------------------------------------------------------
 
-
-def optional(field_class: type[serializers.Field], *args: Any, **kwargs: Any) -> Any:
-    """Cardinality `?`: may be omitted or null. (DRF re-creates declared fields from their
-    constructor arguments, so the flags must be passed there, not set afterwards.) An empty
-    optional string is read as absent: partners send "" for a postal code they do not have."""
-    if issubclass(field_class, serializers.CharField):
-        kwargs.setdefault("allow_blank", True)
-    return field_class(*args, required=False, allow_null=True, **kwargs)
-
-
-def many(child: serializers.Field, **kwargs: Any) -> serializers.ListField:
-    """Cardinality `*`: a list that may be omitted, null or empty."""
-    return serializers.ListField(child=child, required=False, allow_null=True, **kwargs)
-
-
-class UrlField(serializers.URLField):
-    """OCPI 2.2.1 types: URL is string(255)."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(max_length=255, **kwargs)
+# Optional strings below take allow_blank=True: an empty optional string is read as absent,
+# since partners send "" for a postal code they do not have (and CSV imports leave cells empty).
 
 
 def jsonable(value: Any) -> Any:
@@ -132,18 +120,13 @@ class GeoLocationSerializer(serializers.Serializer):
     longitude = CoordinateField(180)
 
 
-class DisplayTextSerializer(serializers.Serializer):
-    language = OcpiStringField(2)
-    text = OcpiStringField(512)
-
-
 class AdditionalGeoLocationSerializer(GeoLocationSerializer):
     name = optional(DisplayTextSerializer)
 
 
 class ImageSerializer(serializers.Serializer):
     url = UrlField()
-    thumbnail = optional(UrlField)
+    thumbnail = optional(UrlField, allow_blank=True)
     category = serializers.ChoiceField(choices=ImageCategory.choices)
     type = CiStringField(4)
     width = optional(serializers.IntegerField, min_value=0, max_value=99999)
@@ -152,26 +135,8 @@ class ImageSerializer(serializers.Serializer):
 
 class BusinessDetailsSerializer(serializers.Serializer):
     name = OcpiStringField(100)
-    website = optional(UrlField)
+    website = optional(UrlField, allow_blank=True)
     logo = optional(ImageSerializer)
-
-
-class EnergySourceSerializer(serializers.Serializer):
-    source = serializers.ChoiceField(choices=EnergySourceCategory.choices)
-    percentage = OcpiNumberField(min_value=Decimal(0), max_value=Decimal(100))
-
-
-class EnvironmentalImpactSerializer(serializers.Serializer):
-    category = serializers.ChoiceField(choices=EnvironmentalImpactCategory.choices)
-    amount = OcpiNumberField(min_value=Decimal(0))
-
-
-class EnergyMixSerializer(serializers.Serializer):
-    is_green_energy = serializers.BooleanField()
-    energy_sources = many(EnergySourceSerializer())
-    environ_impact = many(EnvironmentalImpactSerializer())
-    supplier_name = optional(OcpiStringField, 64)
-    energy_product_name = optional(OcpiStringField, 64)
 
 
 _LOCAL_TIME = r"^([0-1][0-9]|2[0-3]):[0-5][0-9]$"
@@ -209,11 +174,11 @@ class HoursSerializer(serializers.Serializer):
 
 
 class PublishTokenTypeSerializer(serializers.Serializer):
-    uid = optional(CiStringField, 36)
+    uid = optional(CiStringField, 36, allow_blank=True)
     type = optional(serializers.ChoiceField, choices=TokenType.choices)
-    visual_number = optional(OcpiStringField, 64)
-    issuer = optional(OcpiStringField, 64)
-    group_id = optional(CiStringField, 36)
+    visual_number = optional(OcpiStringField, 64, allow_blank=True)
+    issuer = optional(OcpiStringField, 64, allow_blank=True)
+    group_id = optional(CiStringField, 36, allow_blank=True)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         # OCPI 2.2.1 PublishTokenType: one of uid/visual_number/group_id; uid needs type,
@@ -245,7 +210,7 @@ class ConnectorIn(serializers.Serializer):
     max_amperage = serializers.IntegerField(min_value=0, max_value=2_000_000)
     max_electric_power = optional(serializers.IntegerField, min_value=0, max_value=2_000_000_000)
     tariff_ids = many(CiStringField(36, min_length=1))
-    terms_and_conditions = optional(UrlField)
+    terms_and_conditions = optional(UrlField, allow_blank=True)
     last_updated = OcpiDateTimeField()
 
 
@@ -257,14 +222,14 @@ def _unique(items: list[dict[str, Any]], field: str, what: str) -> None:
 
 class EVSEIn(serializers.Serializer):
     uid = CiStringField(36, min_length=1)
-    evse_id = optional(CiStringField, 48)
+    evse_id = optional(CiStringField, 48, allow_blank=True)
     status = serializers.ChoiceField(choices=Status.choices)
     status_schedule = many(StatusScheduleSerializer())
     capabilities = many(serializers.ChoiceField(choices=Capability.choices))
     connectors = serializers.ListField(child=ConnectorIn(), allow_empty=False)
-    floor_level = optional(OcpiStringField, 4)
+    floor_level = optional(OcpiStringField, 4, allow_blank=True)
     coordinates = optional(GeoLocationSerializer)
-    physical_reference = optional(OcpiStringField, 16)
+    physical_reference = optional(OcpiStringField, 16, allow_blank=True)
     directions = many(DisplayTextSerializer())
     parking_restrictions = many(serializers.ChoiceField(choices=ParkingRestriction.choices))
     images = many(ImageSerializer())
@@ -281,12 +246,12 @@ class LocationIn(serializers.Serializer):
     id = CiStringField(36, min_length=1)
     publish = serializers.BooleanField()
     publish_allowed_to = many(PublishTokenTypeSerializer())
-    name = optional(OcpiStringField, 255)
+    name = optional(OcpiStringField, 255, allow_blank=True)
     # OCPI 2.2.1 bugfix-branch erratum: address string(255), state string(45).
     address = OcpiStringField(255)
     city = OcpiStringField(45)
-    postal_code = optional(OcpiStringField, 10)
-    state = optional(OcpiStringField, 45)
+    postal_code = optional(OcpiStringField, 10, allow_blank=True)
+    state = optional(OcpiStringField, 45, allow_blank=True)
     country = serializers.RegexField(r"^[A-Za-z]{3}$", help_text="ISO 3166-1 alpha-3.")
     coordinates = GeoLocationSerializer()
     related_locations = many(AdditionalGeoLocationSerializer())
@@ -349,14 +314,6 @@ def validated(serializer_class: type[serializers.Serializer], data: Any) -> dict
 # --- Output: rows -> OCPI JSON ------------------------------------------------------------------
 
 
-class _OcpiOut(serializers.Serializer):
-    """Leaves out optional fields we do not hold (None, blank strings, empty lists)."""
-
-    def to_representation(self, instance: Any) -> dict[str, Any]:
-        data = super().to_representation(instance)
-        return {k: v for k, v in data.items() if v not in (None, "", [])}
-
-
 class _CoordinatesOut(serializers.Field):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(source="*", read_only=True, **kwargs)
@@ -367,7 +324,7 @@ class _CoordinatesOut(serializers.Field):
         return {"latitude": obj.latitude, "longitude": obj.longitude}
 
 
-class ConnectorOut(_OcpiOut):
+class ConnectorOut(OcpiObjectSerializer):
     id = serializers.CharField(source="connector_id")
     standard = serializers.CharField()
     format = serializers.CharField()
@@ -380,7 +337,7 @@ class ConnectorOut(_OcpiOut):
     last_updated = OcpiDateTimeField()
 
 
-class EVSEFieldsOut(_OcpiOut):
+class EVSEFieldsOut(OcpiObjectSerializer):
     """An EVSE's own fields, without its connectors (e.g. for an EVSE not saved yet)."""
 
     uid = serializers.CharField()
@@ -409,7 +366,7 @@ _EVSE_ORDER = list(EVSEFieldsOut._declared_fields)
 _EVSE_ORDER.insert(_EVSE_ORDER.index("capabilities") + 1, "connectors")
 
 
-class LocationFieldsOut(_OcpiOut):
+class LocationFieldsOut(OcpiObjectSerializer):
     """A Location's own fields, without its EVSEs (e.g. for a location not saved yet)."""
 
     country_code = serializers.CharField()

@@ -7,6 +7,7 @@ from typing import Any
 
 from rest_framework import serializers
 
+from echargo.ocpi.enums import ImageCategory
 from echargo.ocpi.fields import CiStringField, OcpiStringField
 
 from .models import Role
@@ -18,9 +19,7 @@ _TOKEN_CHARS = re.compile(r"^[\x21-\x7e]+$")
 class ImageSerializer(serializers.Serializer):
     url = OcpiStringField(max_length=255)
     thumbnail = OcpiStringField(max_length=255, required=False, allow_null=True)
-    category = serializers.ChoiceField(
-        choices=["CHARGER", "ENTRANCE", "LOCATION", "NETWORK", "OPERATOR", "OTHER", "OWNER"]
-    )
+    category = serializers.ChoiceField(choices=ImageCategory.choices)
     type = CiStringField(max_length=4)
     width = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=99999)
     height = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=99999)

@@ -3,22 +3,28 @@
 `TariffSerializer` is the one schema of the Tariff object: it validates what partners (and our
 staff, through the services) send, and it renders the canonical document we store and serve -
 from validated data, or from the rows through `tariff_data_from_rows`. One class for both ways
-keeps what we accept and what we emit from drifting apart. Absent optional values (None, empty
-lists) are left out when rendering, as OCPI 2.2.1 allows for `?` and `*` fields.
+keeps what we accept and what we emit from drifting apart. Absent optional values (None, blank
+strings, empty lists) are left out when rendering, as OCPI 2.2.1 allows for `?` and `*` fields.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from rest_framework import serializers
 
-from echargo.ocpi import fields
-from echargo.ocpi.enums import EnergySourceCategory, EnvironmentalImpactCategory
-from echargo.ocpi.fields import CiStringField, OcpiDateTimeField, OcpiStringField
+from echargo.ocpi.fields import CiStringField, OcpiDateTimeField, OcpiNumberField
+from echargo.ocpi.wire import (
+    DisplayTextSerializer,
+    EnergyMixSerializer,
+    OcpiObjectSerializer,
+    UrlField,
+    many,
+    optional,
+)
 
 from .models import (
     DATE_PATTERN,
@@ -38,81 +44,39 @@ INT32_MAX = 2**31 - 1
 RESERVATION_DIMENSIONS = frozenset({TariffDimensionType.FLAT, TariffDimensionType.TIME})
 
 
-class OcpiNumberField(fields.OcpiNumberField):
-    """OCPI number that refuses (2001) what is too large for 4 decimals instead of failing.
-
-    echargo.ocpi.fields.OcpiNumberField quantizes before checking the digits, and quantizing
-    1e20 to 4 decimals within 16 digits raises decimal.InvalidOperation (an HTTP 500).
-    """
-
-    def validate_precision(self, value: Decimal) -> Decimal:
-        try:
-            return super().validate_precision(value)
-        except InvalidOperation:
-            self.fail("max_digits", max_digits=self.max_digits)
-
-
-def _optional(field: type[serializers.Field], *args: Any, **kwargs: Any) -> serializers.Field:
-    """An OCPI `?` or `*` field: may be omitted or null."""
-    return field(*args, required=False, allow_null=True, **kwargs)
-
-
-def _optional_list(child: type[serializers.Serializer]) -> serializers.ListSerializer:
-    """An OCPI `*` list of objects: the list may be omitted or null, its items may not.
-
-    (`Serializer(many=True, allow_null=True)` hands allow_null to the items too.)
-    """
-    return serializers.ListSerializer(child=child(), required=False, allow_null=True)
-
-
-class OcpiObjectSerializer(serializers.Serializer):
-    """Renders without the optional values that are absent (None, empty lists)."""
-
-    def to_representation(self, instance: Any) -> dict[str, Any]:
-        data = super().to_representation(instance)
-        return {key: value for key, value in data.items() if value is not None and value != []}
-
-
-class DisplayTextSerializer(OcpiObjectSerializer):
-    language = OcpiStringField(max_length=2)
-    text = OcpiStringField(max_length=512)
-
-
 class PriceSerializer(OcpiObjectSerializer):
     excl_vat = OcpiNumberField(min_value=0)
-    incl_vat = _optional(OcpiNumberField, min_value=0)
+    incl_vat = optional(OcpiNumberField, min_value=0)
 
 
 class PriceComponentSerializer(OcpiObjectSerializer):
     type = serializers.ChoiceField(choices=TariffDimensionType.choices)
     price = OcpiNumberField(min_value=0)
     # Absent VAT means "no VAT applicable", which is not the same as 0 (mod_tariffs).
-    vat = _optional(OcpiNumberField, min_value=0)
+    vat = optional(OcpiNumberField, min_value=0)
     step_size = serializers.IntegerField(min_value=0, max_value=INT32_MAX)
 
 
 class TariffRestrictionsSerializer(OcpiObjectSerializer):
-    start_time = _optional(serializers.RegexField, HHMM_PATTERN, max_length=5)
-    end_time = _optional(serializers.RegexField, HHMM_PATTERN, max_length=5)
-    start_date = _optional(serializers.RegexField, DATE_PATTERN, max_length=10)
-    end_date = _optional(serializers.RegexField, DATE_PATTERN, max_length=10)
-    min_kwh = _optional(OcpiNumberField, min_value=0)
-    max_kwh = _optional(OcpiNumberField, min_value=0)
-    min_current = _optional(OcpiNumberField, min_value=0)
-    max_current = _optional(OcpiNumberField, min_value=0)
-    min_power = _optional(OcpiNumberField, min_value=0)
-    max_power = _optional(OcpiNumberField, min_value=0)
-    min_duration = _optional(serializers.IntegerField, min_value=0, max_value=INT32_MAX)
-    max_duration = _optional(serializers.IntegerField, min_value=0, max_value=INT32_MAX)
-    day_of_week = _optional(
-        serializers.ListField, child=serializers.ChoiceField(choices=DayOfWeek.choices)
-    )
-    reservation = _optional(serializers.ChoiceField, choices=ReservationRestrictionType.choices)
+    start_time = optional(serializers.RegexField, HHMM_PATTERN, max_length=5)
+    end_time = optional(serializers.RegexField, HHMM_PATTERN, max_length=5)
+    start_date = optional(serializers.RegexField, DATE_PATTERN, max_length=10)
+    end_date = optional(serializers.RegexField, DATE_PATTERN, max_length=10)
+    min_kwh = optional(OcpiNumberField, min_value=0)
+    max_kwh = optional(OcpiNumberField, min_value=0)
+    min_current = optional(OcpiNumberField, min_value=0)
+    max_current = optional(OcpiNumberField, min_value=0)
+    min_power = optional(OcpiNumberField, min_value=0)
+    max_power = optional(OcpiNumberField, min_value=0)
+    min_duration = optional(serializers.IntegerField, min_value=0, max_value=INT32_MAX)
+    max_duration = optional(serializers.IntegerField, min_value=0, max_value=INT32_MAX)
+    day_of_week = many(serializers.ChoiceField(choices=DayOfWeek.choices))
+    reservation = optional(serializers.ChoiceField, choices=ReservationRestrictionType.choices)
 
 
 class TariffElementSerializer(OcpiObjectSerializer):
     price_components = PriceComponentSerializer(many=True, allow_empty=False)
-    restrictions = _optional(TariffRestrictionsSerializer)
+    restrictions = optional(TariffRestrictionsSerializer)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         restrictions = attrs.get("restrictions") or {}
@@ -128,24 +92,6 @@ class TariffElementSerializer(OcpiObjectSerializer):
         return attrs
 
 
-class EnergySourceSerializer(OcpiObjectSerializer):
-    source = serializers.ChoiceField(choices=EnergySourceCategory.choices)
-    percentage = OcpiNumberField(min_value=0, max_value=100)
-
-
-class EnvironmentalImpactSerializer(OcpiObjectSerializer):
-    category = serializers.ChoiceField(choices=EnvironmentalImpactCategory.choices)
-    amount = OcpiNumberField(min_value=0)
-
-
-class EnergyMixSerializer(OcpiObjectSerializer):
-    is_green_energy = serializers.BooleanField()
-    energy_sources = _optional_list(EnergySourceSerializer)
-    environ_impact = _optional_list(EnvironmentalImpactSerializer)
-    supplier_name = _optional(OcpiStringField, max_length=64)
-    energy_product_name = _optional(OcpiStringField, max_length=64)
-
-
 class TariffSerializer(OcpiObjectSerializer):
     """The OCPI 2.2.1 Tariff object."""
 
@@ -153,15 +99,15 @@ class TariffSerializer(OcpiObjectSerializer):
     party_id = CiStringField(max_length=3)
     id = CiStringField(max_length=36)
     currency = serializers.RegexField(r"^[A-Z]{3}$", max_length=3)
-    type = _optional(serializers.ChoiceField, choices=TariffType.choices)
-    tariff_alt_text = _optional_list(DisplayTextSerializer)
-    tariff_alt_url = _optional(serializers.URLField, max_length=255)
-    min_price = _optional(PriceSerializer)
-    max_price = _optional(PriceSerializer)
+    type = optional(serializers.ChoiceField, choices=TariffType.choices)
+    tariff_alt_text = many(DisplayTextSerializer())
+    tariff_alt_url = optional(UrlField)
+    min_price = optional(PriceSerializer)
+    max_price = optional(PriceSerializer)
     elements = TariffElementSerializer(many=True, allow_empty=False)
-    start_date_time = _optional(OcpiDateTimeField)
-    end_date_time = _optional(OcpiDateTimeField)
-    energy_mix = _optional(EnergyMixSerializer)
+    start_date_time = optional(OcpiDateTimeField)
+    end_date_time = optional(OcpiDateTimeField)
+    energy_mix = optional(EnergyMixSerializer)
     last_updated = OcpiDateTimeField()
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:

@@ -12,13 +12,14 @@ from echargo.ocpi.fields import (
     OcpiStringField,
     format_ocpi_datetime,
 )
+from echargo.ocpi.wire import many, optional
 
 from .models import AllowedType, ProfileType, Token, TokenType, WhitelistType
 
 
 class EnergyContractSerializer(serializers.Serializer):
     supplier_name = OcpiStringField(max_length=64)
-    contract_id = OcpiStringField(max_length=64, required=False, allow_null=True)
+    contract_id = optional(OcpiStringField, 64)
 
 
 class TokenSerializer(serializers.Serializer):
@@ -29,16 +30,14 @@ class TokenSerializer(serializers.Serializer):
     uid = CiStringField(max_length=36, min_length=1)
     type = serializers.ChoiceField(choices=TokenType.choices)
     contract_id = CiStringField(max_length=36, min_length=1)
-    visual_number = OcpiStringField(max_length=64, required=False, allow_null=True)
+    visual_number = optional(OcpiStringField, 64)
     issuer = OcpiStringField(max_length=64)
-    group_id = CiStringField(max_length=36, required=False, allow_null=True)
+    group_id = optional(CiStringField, 36)
     valid = serializers.BooleanField()
     whitelist = serializers.ChoiceField(choices=WhitelistType.choices)
-    language = OcpiStringField(max_length=2, required=False, allow_null=True)
-    default_profile_type = serializers.ChoiceField(
-        choices=ProfileType.choices, required=False, allow_null=True
-    )
-    energy_contract = EnergyContractSerializer(required=False, allow_null=True)
+    language = optional(OcpiStringField, 2)
+    default_profile_type = optional(serializers.ChoiceField, choices=ProfileType.choices)
+    energy_contract = optional(EnergyContractSerializer)
     last_updated = OcpiDateTimeField()
 
     def to_internal_value(self, data: Any) -> dict[str, Any]:
@@ -62,9 +61,7 @@ class TokenPatchSerializer(TokenSerializer):
 
 class LocationReferencesSerializer(serializers.Serializer):
     location_id = CiStringField(max_length=36, min_length=1)
-    evse_uids = serializers.ListField(
-        child=CiStringField(max_length=36), required=False, allow_null=True
-    )
+    evse_uids = many(CiStringField(36))
 
 
 def token_to_ocpi(token: Token) -> dict[str, Any]:
@@ -115,6 +112,6 @@ class AuthorizationInfoSerializer(serializers.Serializer):
 
     allowed = serializers.ChoiceField(choices=AllowedType.choices)
     token = serializers.DictField()
-    location = LocationReferencesSerializer(required=False, allow_null=True)
-    authorization_reference = CiStringField(max_length=36, required=False, allow_null=True)
-    info = serializers.DictField(required=False, allow_null=True)
+    location = optional(LocationReferencesSerializer)
+    authorization_reference = optional(CiStringField, 36)
+    info = optional(serializers.DictField)

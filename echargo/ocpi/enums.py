@@ -30,3 +30,15 @@ class EnergySourceCategory(models.TextChoices):
 class EnvironmentalImpactCategory(models.TextChoices):
     NUCLEAR_WASTE = "NUCLEAR_WASTE"
     CARBON_DIOXIDE = "CARBON_DIOXIDE"
+
+
+class ImageCategory(models.TextChoices):
+    """types Image (mod_locations); also in the credentials' BusinessDetails logo."""
+
+    CHARGER = "CHARGER"
+    ENTRANCE = "ENTRANCE"
+    LOCATION = "LOCATION"
+    NETWORK = "NETWORK"
+    OPERATOR = "OPERATOR"
+    OTHER = "OTHER"
+    OWNER = "OWNER"
