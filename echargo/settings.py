@@ -63,6 +63,10 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "echargo.ocpi.middleware.OcpiExchangeMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "echargo.staff_middleware.StaffSiteMiddleware",
+]
+# Run by StaffSiteMiddleware for every path but /ocpi/: partners' calls need none of it.
+STAFF_MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -110,6 +114,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Covering indexes (INCLUDE) speed up PostgreSQL; SQLite, the demo's database, ignores them.
 SILENCED_SYSTEM_CHECKS = ["models.W040"]
+# The admin's middleware checks look in MIDDLEWARE only; ours run inside StaffSiteMiddleware
+# (STAFF_MIDDLEWARE) and tests/echargo_core/test_staff_middleware.py checks they are there.
+SILENCED_SYSTEM_CHECKS += ["admin.E408", "admin.E409", "admin.E410"]
 
 # --- Time and language -----------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from echargo.append_log import append_row
 from echargo.ocpi.exchange import Exchange
 
 from .models import AuditEvent, OcpiExchange
@@ -37,9 +38,10 @@ def audit_event_record(
     )
 
 
-def exchange_record(*, exchange: Exchange) -> OcpiExchange:
-    """Store one OCPI exchange."""
-    return OcpiExchange.objects.create(
+def exchange_record(*, exchange: Exchange) -> None:
+    """Store one OCPI exchange (one INSERT: it runs on every partner call, see append_log)."""
+    append_row(
+        OcpiExchange,
         created_at=exchange.started_at,
         direction=exchange.direction,
         connection_id=exchange.connection_id,

@@ -24,6 +24,7 @@ from apps.audit.services import audit_event_record
 from apps.partners.models import PartnerConnection, Party, Role
 from apps.partners.outbox import outbox_enqueue
 from apps.partners.services import partner_client
+from echargo.append_log import append_row
 from echargo.ocpi.client import OcpiClientError
 from echargo.ocpi.exceptions import OcpiError, UnknownObject
 from echargo.ocpi.fields import format_ocpi_datetime
@@ -181,6 +182,11 @@ def _validate(token: Token) -> None:
     serializer.is_valid(raise_exception=True)
 
 
+def _decision_record(**values: Any) -> None:
+    """Log one authorization decision: an append-only row per tap, written in one INSERT."""
+    append_row(AuthorizationDecision, created_at=timezone.now(), **values)
+
+
 def token_authorize_for_partner(
     *, connection: PartnerConnection, uid: str, type: str, location: dict[str, Any] | None
 ) -> dict[str, Any]:
@@ -193,12 +199,12 @@ def token_authorize_for_partner(
     token = selectors.token_own_for_tap(uid=uid, type=type)
     reference = "" if token is None else uuid.uuid4().hex
     allowed = "" if token is None else (AllowedType.ALLOWED if token.valid else AllowedType.BLOCKED)
-    AuthorizationDecision.objects.create(
+    _decision_record(
         side=AuthorizationDecision.Side.EMSP,
-        token=token,
+        token_id=token.pk if token else None,
         uid=uid[:36],
         type=type,
-        connection=connection,
+        connection_id=connection.pk,
         location_id=(location or {}).get("location_id", ""),
         evse_uids=(location or {}).get("evse_uids") or [],
         allowed=allowed,
@@ -405,12 +411,12 @@ def token_authorize_at_station(
     decision = TapDecision(
         allowed=allowed, source=how, authorization_reference=reference, token=token, detail=detail
     )
-    AuthorizationDecision.objects.create(
+    _decision_record(
         side=AuthorizationDecision.Side.CPO,
-        token=token,
+        token_id=token.pk if token else None,
         uid=uid[:36],
         type=type,
-        connection=owner.connection if owner else None,
+        connection_id=owner.connection_id if owner else None,
         location_id=location_id,
         evse_uids=[evse_uid] if evse_uid else [],
         allowed=allowed,

@@ -23,6 +23,11 @@ logger = logging.getLogger(__name__)
 OCPI_PREFIX = "/ocpi/"
 
 
+def is_ocpi_path(path_info: str) -> bool:
+    """Whether a request (its path below the script prefix) is a partner's OCPI call."""
+    return path_info.startswith(OCPI_PREFIX) or path_info == OCPI_PREFIX.rstrip("/")
+
+
 def _header_id(request: HttpRequest, name: str) -> str:
     value = request.headers.get(name, "").strip()
     # Echo what the caller sent when it is sane; a new UUID otherwise (OCPI 2.2.1 transport 4.3).
@@ -40,7 +45,7 @@ class OcpiExchangeMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if not request.path.startswith(OCPI_PREFIX) and request.path != OCPI_PREFIX.rstrip("/"):
+        if not is_ocpi_path(request.path_info):
             return self.get_response(request)
 
         started_at = timezone.now()
@@ -74,7 +79,7 @@ class OcpiExchangeMiddleware:
         request.ocpi_module = getattr(view_class, "ocpi_module", "") or ""
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
-        if not request.path.startswith(OCPI_PREFIX):
+        if not is_ocpi_path(request.path_info):
             return None
         logger.exception("Unhandled error under /ocpi/", exc_info=exception)
         return envelope_response(OcpiStatus.SERVER_ERROR, "Internal server error.", 500)
