@@ -12,10 +12,10 @@ class LocationsConfig(AppConfig):
         from apps.partners.pull import register_puller
         from echargo.ocpi.registry import RECEIVER, SENDER, register_endpoint
 
-        from .services import location_store_pulled
+        from .services import location_retire_unlisted, location_store_pulled
         from .visibility import on_party_saved
 
         register_endpoint("locations", SENDER, "ocpi-cpo-locations")
         register_endpoint("locations", RECEIVER, "ocpi-emsp-locations")
-        register_puller("locations", location_store_pulled)
+        register_puller("locations", location_store_pulled, retire=location_retire_unlisted)
         post_save.connect(on_party_saved, sender=Party, dispatch_uid="locations-party-visibility")

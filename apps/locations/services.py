@@ -1,7 +1,7 @@
 """Every write to locations: partners' pushes and pulls (eMSP side), our own changes (CPO side).
 
 eMSP side: `location_put_from_partner`, `evse_put_from_partner`, `connector_put_from_partner`,
-`object_patch_from_partner`, `location_store_pulled`.
+`object_patch_from_partner`, `location_store_pulled`, `location_retire_unlisted`.
 CPO side (our own locations, pushed to partners through the outbox in the same transaction):
 `location_upsert_own`, `evse_upsert_own`, `location_patch_own`, `evse_patch_own`,
 `evse_status_set`, `connector_patch_own`.
@@ -24,7 +24,7 @@ from echargo.ocpi.routing import ci
 from echargo.ocpi.status import OcpiStatus
 
 from . import store
-from .models import EVSE, Location
+from .models import EVSE, Location, Status
 from .push import audience, push_location, push_patch
 from .selectors import partner_cpo_party
 from .visibility import visibility_refresh
@@ -205,6 +205,54 @@ def location_store_pulled(connection: PartnerConnection, obj: dict[str, Any]) ->
     if owner is None:
         raise ValidationError(f"{data['country_code']}*{data['party_id']} is not a CPO here.")
     location_put_from_partner(owner=owner, data=data)
+
+
+@transaction.atomic
+def location_retire_unlisted(
+    connection: PartnerConnection,
+    seen: set[tuple[str, str, str]],
+    *,
+    started_at: dt.datetime,
+    dry_run: bool = False,
+) -> int:
+    """Retire the connection's partner locations a complete full pull did not list (pull hook).
+
+    OCPI 2.2.1 never deletes a Location: every EVSE becomes REMOVED and the location is no
+    longer published, saved row by row so history keeps the change. The partner's last_updated
+    stays its version stamp (a REMOVED EVSE takes the location's, as when a PUT drops it): were
+    it our clock, the partner listing the same version again would be ignored as stale instead
+    of bringing the location back. Locations changed since `started_at` (a push that crossed
+    the pull) and those already retired are left alone. How many were (or would be) retired.
+    """
+    reason = f"Not listed in a full pull from {connection}"[:100]
+    candidates = Location.objects.filter(
+        owner__connection=connection,
+        owner__is_own=False,
+        owner__role=Role.CPO,
+        last_updated__lt=started_at,
+    ).values_list("pk", "country_code", "party_id", "location_key")
+    unlisted = [pk for pk, *key in candidates if tuple(key) not in seen]
+    retired = 0
+    for location in store.with_children(
+        Location.objects.select_for_update().filter(pk__in=unlisted).order_by("pk")
+    ):
+        live = [evse for evse in location.evses.all() if evse.status != Status.REMOVED]
+        if not live and not location.publish:
+            continue
+        retired += 1
+        if dry_run:
+            continue
+        for evse in live:
+            evse.status = Status.REMOVED
+            evse.last_updated = max(evse.last_updated, location.last_updated)
+            evse._change_reason = reason
+            evse.save()
+        if location.publish:
+            location.publish = False
+            location._change_reason = reason
+            location.save()
+        store.render(location)
+    return retired
 
 
 # --- CPO side: our own locations ----------------------------------------------------------------

@@ -4,14 +4,18 @@ Each domain app registers a handler for its module; this module pages through th
 list with date_from from the last successful run, checks each object belongs to a party of the
 connection, and hands it to the handler. An invalid object is skipped and counted, never
 stored; a broken page stops the run without moving date_from, so nothing is lost or corrupted.
+
+A full pull that read the whole list is the partner's new truth: what it no longer lists is
+retired through the module's `retire` hook (see `Retire`), unless the run looks unreliable.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from django.db import transaction
 from django.utils import timezone
@@ -21,7 +25,7 @@ from apps.audit.services import audit_event_record
 from echargo.ocpi.client import OcpiClientError
 from echargo.ocpi.exceptions import OcpiError
 from echargo.ocpi.fields import format_ocpi_datetime
-from echargo.ocpi.routing import party_key
+from echargo.ocpi.routing import ci, party_key
 
 from .models import PartnerConnection, SyncState
 
@@ -29,6 +33,26 @@ logger = logging.getLogger(__name__)
 
 # handler(connection, ocpi_object) stores one object; raises ValidationError/OcpiError if invalid.
 Handler = Callable[[PartnerConnection, dict[str, Any]], None]
+# (country_code, party_id, id or uid) of a listed object, upper case (CiStrings).
+ObjectKey = tuple[str, str, str]
+
+
+class Retire(Protocol):
+    """Retire the connection's objects of the module that a complete full pull did not list.
+
+    Only objects of the connection's own (partner) parties, not in `seen`, and not changed at
+    or after `started_at` (a push that crossed the run). Returns how many were retired, or with
+    `dry_run` how many would be (nothing written). Called inside one transaction.
+    """
+
+    def __call__(
+        self,
+        connection: PartnerConnection,
+        seen: set[ObjectKey],
+        *,
+        started_at: dt.datetime,
+        dry_run: bool = False,
+    ) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -36,14 +60,25 @@ class Puller:
     module: str
     handler: Handler
     page_limit: int = 100
+    retire: Retire | None = None
+    # The field that names an object in its list: "id", or "uid" for tokens.
+    id_field: str = "id"
 
 
 _pullers: dict[str, Puller] = {}
 
 
-def register_puller(module: str, handler: Handler, *, page_limit: int = 100) -> None:
-    """Called from an app's AppConfig.ready(): how to store one pulled object of `module`."""
-    _pullers[module] = Puller(module, handler, page_limit)
+def register_puller(
+    module: str,
+    handler: Handler,
+    *,
+    page_limit: int = 100,
+    retire: Retire | None = None,
+    id_field: str = "id",
+) -> None:
+    """Called from an app's AppConfig.ready(): how to store one pulled object of `module`, and
+    (optionally) how to retire the ones a full pull no longer lists."""
+    _pullers[module] = Puller(module, handler, page_limit, retire, id_field)
 
 
 def pullable_modules() -> list[str]:
@@ -57,8 +92,11 @@ class PullResult:
     received: int = 0
     stored: int = 0
     rejected: int = 0
+    retired: int = 0
     errors: list[str] = field(default_factory=list)
     completed: bool = False
+    # Why a complete full pull retired nothing although it might have (also in errors).
+    retire_skipped: str = ""
 
 
 def pull_run(
@@ -85,6 +123,7 @@ def pull_run(
     owners = {
         party_key(cc, pid) for cc, pid in connection.parties.values_list("country_code", "party_id")
     }
+    listed = _Listed()
     try:
         with partner_client(connection) as client:
             for page in client.iter_pages(url, params, module=module):
@@ -92,14 +131,67 @@ def pull_run(
                 if not isinstance(page.data, list):
                     raise OcpiClientError("A list page whose data is not a list.")
                 for obj in page.data:
+                    listed.note(obj, puller.id_field)
                     _store_one(connection, puller, obj, owners, result)
+                total = page.headers.get("X-Total-Count")
+                listed.total = int(total) if total and total.isdigit() else None
                 if on_page:
-                    total = page.headers.get("X-Total-Count")
-                    on_page(result, int(total) if total and total.isdigit() else None)
+                    on_page(result, listed.total)
         result.completed = True
     except OcpiClientError as exc:
         result.errors.insert(0, f"Pull stopped: {exc}")
+    if full and result.completed and puller.retire is not None:
+        _retire_unlisted(connection, puller.retire, listed, result, started_at)
     return _finish(state, result, started_at)
+
+
+@dataclass
+class _Listed:
+    """What the partner's list named in this run, rejected objects included."""
+
+    seen: set[ObjectKey] = field(default_factory=set)
+    # Objects without a readable (country_code, party_id, id): we cannot tell which they are.
+    unnamed: int = 0
+    # X-Total-Count of the last page, when the partner sends it.
+    total: int | None = None
+
+    def note(self, obj: Any, id_field: str) -> None:
+        key = (
+            (obj.get("country_code"), obj.get("party_id"), obj.get(id_field))
+            if isinstance(obj, dict)
+            else None
+        )
+        if key is not None and all(isinstance(v, str) and v for v in key):
+            self.seen.add((ci(key[0]), ci(key[1]), ci(key[2])))
+        else:
+            self.unnamed += 1
+
+
+def _retire_unlisted(
+    connection: PartnerConnection,
+    retire: Retire,
+    listed: _Listed,
+    result: PullResult,
+    started_at: dt.datetime,
+) -> None:
+    """A complete full pull: retire what the partner no longer lists, unless the list looks
+    unreliable (then nothing is retired and the reason is recorded)."""
+    reason = ""
+    if result.received == 0:
+        held = retire(connection, set(), started_at=started_at, dry_run=True)
+        if held:
+            # An empty list while we hold live objects is more likely a partner bug.
+            reason = f"the partner listed no {result.module} while we hold {held}"
+    elif listed.unnamed:
+        reason = f"{listed.unnamed} listed object(s) had no readable identity"
+    elif listed.total is not None and result.received < listed.total:
+        reason = f"received {result.received} of the {listed.total} the partner counts"
+    if reason:
+        result.retire_skipped = f"Nothing retired: {reason}."
+        result.errors.insert(0, result.retire_skipped)
+        return
+    with transaction.atomic():
+        result.retired = retire(connection, listed.seen, started_at=started_at)
 
 
 def _store_one(
@@ -137,6 +229,7 @@ def _finish(state: SyncState, result: PullResult, started_at: Any) -> PullResult
         "received": result.received,
         "stored": result.stored,
         "rejected": result.rejected,
+        "retired": result.retired,
     }
     state.last_error = "\n".join(result.errors)[:5000]
     if result.completed:
@@ -147,7 +240,9 @@ def _finish(state: SyncState, result: PullResult, started_at: Any) -> PullResult
         verb="pull.completed" if result.completed else "pull.failed",
         object_type=result.module,
         message=f"Pulled {result.module}: {result.stored} stored, {result.rejected} rejected, "
-        f"{result.pages} pages" + ("" if result.completed else f"; {result.errors[0]}"),
+        f"{result.retired} retired, {result.pages} pages"
+        + ("" if result.completed else f"; {result.errors[0]}")
+        + (f"; {result.retire_skipped}" if result.retire_skipped else ""),
         data=state.last_counts,
     )
     return result

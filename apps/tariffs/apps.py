@@ -9,8 +9,8 @@ class TariffsConfig(AppConfig):
         from apps.partners.pull import register_puller
         from echargo.ocpi.registry import RECEIVER, SENDER, register_endpoint
 
-        from .services import tariff_store_pulled
+        from .services import tariff_retire_unlisted, tariff_store_pulled
 
         register_endpoint("tariffs", SENDER, "ocpi-cpo-tariffs")
         register_endpoint("tariffs", RECEIVER, "ocpi-emsp-tariffs")
-        register_puller("tariffs", tariff_store_pulled)
+        register_puller("tariffs", tariff_store_pulled, retire=tariff_retire_unlisted)

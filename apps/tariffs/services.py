@@ -10,6 +10,7 @@ Every write renders the tariff's OCPI document once and stores it beside the row
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -340,3 +341,36 @@ def tariff_store_pulled(connection: PartnerConnection, obj: dict[str, Any]) -> N
             f"{data['country_code']}*{data['party_id']} is not a CPO party of {connection}."
         )
     tariff_upsert_from_partner(owner=owner, data=data, reason=f"Pulled from {connection}")
+
+
+@transaction.atomic
+def tariff_retire_unlisted(
+    connection: PartnerConnection,
+    seen: set[tuple[str, str, str]],
+    *,
+    started_at: dt.datetime,
+    dry_run: bool = False,
+) -> int:
+    """Delete the connection's partner tariffs a complete full pull did not list (pull hook).
+
+    The same deletion as the partner's own DELETE to our Receiver. Tariffs changed since
+    `started_at` (a push that crossed the pull) are kept. How many were (or would be) deleted.
+    """
+    reason = f"Not listed in a full pull from {connection}"[:100]
+    candidates = Tariff.objects.filter(
+        owner__connection=connection,
+        owner__is_own=False,
+        owner__role=Role.CPO,
+        last_updated__lt=started_at,
+    ).select_related("owner")
+    unlisted = [
+        t
+        for t in candidates
+        if (t.owner.country_code, t.owner.party_id, t.tariff_id_key) not in seen
+    ]
+    if dry_run:
+        return len(unlisted)
+    return sum(
+        tariff_delete_from_partner(owner=t.owner, tariff_id=t.tariff_id, reason=reason)
+        for t in unlisted
+    )

@@ -8,6 +8,7 @@ station by the token's whitelist rule, asking the eMSP in real time where the ru
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 import uuid
 from dataclasses import dataclass
@@ -288,6 +289,41 @@ def token_store_pulled(connection: PartnerConnection, obj: dict[str, Any]) -> No
     serializer = TokenSerializer(data=obj)
     serializer.is_valid(raise_exception=True)
     token_upsert_from_partner(connection=connection, data=serializer.validated_data)
+
+
+@transaction.atomic
+def token_retire_unlisted(
+    connection: PartnerConnection,
+    seen: set[tuple[str, str, str]],
+    *,
+    started_at: dt.datetime,
+    dry_run: bool = False,
+) -> int:
+    """Make invalid the connection's partner tokens a complete full pull did not list (pull hook).
+
+    A token its eMSP no longer lists must not be authorized locally (whitelist fallback).
+    Identity here is (country_code, party_id, uid): a uid listed with any type keeps all its
+    tokens. The partner's last_updated stays its version stamp, so listing the same version
+    again makes the token valid again. Tokens changed since `started_at` (a push that crossed
+    the pull) are kept. How many were (or would be) made invalid.
+    """
+    reason = f"Not listed in a full pull from {connection}"[:100]
+    candidates = Token.objects.filter(
+        owner__connection=connection,
+        owner__is_own=False,
+        owner__role=Role.EMSP,
+        valid=True,
+        last_updated__lt=started_at,
+    ).values_list("pk", "country_code", "party_id", "uid_key")
+    unlisted = [pk for pk, *key in candidates if tuple(key) not in seen]
+    if dry_run:
+        return len(unlisted)
+    tokens = Token.objects.select_related("owner").select_for_update(of=("self",))
+    for token in tokens.filter(pk__in=unlisted).order_by("pk"):
+        token.valid = False
+        token._change_reason = reason
+        token.save()
+    return len(unlisted)
 
 
 @dataclass(frozen=True)

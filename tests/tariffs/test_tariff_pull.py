@@ -1,4 +1,5 @@
-"""Pulling a partner's tariffs from its CPO Sender (GET, paginated) stores them as its own."""
+"""Pulling a partner's tariffs from its CPO Sender (GET, paginated) stores them as its own; a
+complete full pull deletes the partner tariffs it no longer lists, as the partner's DELETE would."""
 
 from __future__ import annotations
 
@@ -9,10 +10,11 @@ import pytest
 import responses
 
 from apps.partners import token_vault
+from apps.partners.models import SyncState
 from apps.partners.pull import pull_run
 from apps.tariffs.models import Tariff
 from apps.tariffs.wire import ocpi_dumps, ocpi_loads
-from tests.factories.tariffs import TariffData, partner_tariff
+from tests.factories.tariffs import TariffData, own_tariff, partner_tariff
 
 pytestmark = pytest.mark.django_db
 
@@ -108,3 +110,80 @@ def test_second_pull_asks_only_for_changes_since_the_first(allego_sends):
 
     assert "date_from" not in responses.calls[0].request.url
     assert "date_from=" in responses.calls[1].request.url
+
+
+# --- A full pull is the partner's new truth ---------------------------------------------------
+
+
+@pytest.fixture
+def allego_holds_two(allego_sends, allego_cpo):
+    """Allego's tariffs KEEP and GONE, as an earlier pull or push stored them."""
+    partner_tariff(allego_cpo, id="KEEP")
+    partner_tariff(allego_cpo, id="GONE")
+    return allego_sends
+
+
+def held():
+    return set(Tariff.objects.values_list("tariff_id", flat=True))
+
+
+@responses.activate
+def test_full_pull_deletes_a_tariff_the_partner_no_longer_lists(allego_holds_two, our_cpo):
+    own_tariff(our_cpo, id="OURS")
+    responses.get(SENDER, **page([TariffData(country_code="DE", party_id="ALL", id="keep")]))
+
+    result = pull_run(connection=allego_holds_two, module="tariffs", full=True)
+
+    assert result.completed
+    assert result.retired == 1
+    assert held() == {"keep", "OURS"}
+    deletion = Tariff.history.filter(tariff_id="GONE").first()
+    assert deletion.history_type == "-"
+    assert deletion.history_change_reason == "Not listed in a full pull from Allego"
+    state = SyncState.objects.get(connection=allego_holds_two, module="tariffs")
+    assert state.last_counts["retired"] == 1
+
+
+@responses.activate
+def test_incremental_tariff_pull_deletes_nothing(allego_holds_two):
+    responses.get(SENDER, **page([TariffData(country_code="DE", party_id="ALL", id="KEEP")]))
+
+    result = pull_run(connection=allego_holds_two, module="tariffs")
+
+    assert result.retired == 0
+    assert held() == {"KEEP", "GONE"}
+
+
+@responses.activate
+def test_broken_tariff_page_deletes_nothing(allego_holds_two):
+    keep = TariffData(country_code="DE", party_id="ALL", id="KEEP")
+    responses.get(SENDER, **page([keep], link=f"{SENDER}?offset=1&limit=1"))
+    responses.get(f"{SENDER}?offset=1&limit=1", **page({"not": "a list"}))
+
+    result = pull_run(connection=allego_holds_two, module="tariffs", full=True)
+
+    assert not result.completed
+    assert held() == {"KEEP", "GONE"}
+
+
+@responses.activate
+def test_empty_tariff_list_while_we_hold_tariffs_deletes_nothing(allego_holds_two):
+    responses.get(SENDER, **page([]))
+
+    result = pull_run(connection=allego_holds_two, module="tariffs", full=True)
+
+    assert result.retired == 0
+    assert held() == {"KEEP", "GONE"}
+    assert result.errors == ["Nothing retired: the partner listed no tariffs while we hold 2."]
+
+
+@responses.activate
+def test_a_listed_tariff_rejected_as_invalid_is_not_deleted(allego_holds_two):
+    keep = TariffData(country_code="DE", party_id="ALL", id="KEEP")
+    broken = TariffData(country_code="DE", party_id="ALL", id="GONE", currency="euro")
+    responses.get(SENDER, **page([keep, broken]))
+
+    result = pull_run(connection=allego_holds_two, module="tariffs", full=True)
+
+    assert (result.stored, result.rejected, result.retired) == (1, 1, 0)
+    assert held() == {"KEEP", "GONE"}

@@ -15,7 +15,11 @@ class Command(BaseCommand):
             action="append",
             help="Module to pull (repeatable); default: all the partner sends.",
         )
-        parser.add_argument("--full", action="store_true", help="Ignore date_from; fetch all.")
+        parser.add_argument(
+            "--full",
+            action="store_true",
+            help="Ignore date_from; fetch all, and retire what the partner no longer lists.",
+        )
 
     def handle(
         self, *args: object, partner: str, module: list[str] | None, full: bool, **options: object
@@ -31,7 +35,8 @@ class Command(BaseCommand):
             result = pull_run(connection=connection, module=name, full=full, on_page=self._progress)
             self.stdout.write("")
             line = (
-                f"{name}: {result.stored} stored, {result.rejected} rejected, {result.pages} pages"
+                f"{name}: {result.stored} stored, {result.rejected} rejected, "
+                f"{result.retired} retired, {result.pages} pages"
             )
             self.stdout.write(
                 self.style.SUCCESS(line) if result.completed else self.style.ERROR(line)
