@@ -54,10 +54,17 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-class Gunicorn:
-    """gunicorn as the Procfile's web process runs it, on a loopback port."""
+def procfile_workers() -> int:
+    """gunicorn workers as the Procfile sets them: WEB_CONCURRENCY, 4 when unset."""
+    return int(os.environ.get("WEB_CONCURRENCY", "4"))
 
-    def __init__(self, database_url: str, workers: int = 4, threads: int = 4) -> None:
+
+class Gunicorn:
+    """gunicorn as the Procfile's web process runs it (WEB_CONCURRENCY workers x 4 threads)."""
+
+    def __init__(self, database_url: str, workers: int | None = None, threads: int = 4) -> None:
+        self.workers = workers or procfile_workers()
+        self.threads = threads
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process = subprocess.Popen(
@@ -69,7 +76,7 @@ class Gunicorn:
                 "--bind",
                 f"127.0.0.1:{self.port}",
                 "--workers",
-                str(workers),
+                str(self.workers),
                 "--threads",
                 str(threads),
                 "--timeout",
@@ -89,55 +96,62 @@ class Gunicorn:
                 time.sleep(0.2)
         raise RuntimeError("gunicorn did not start")
 
+    def __str__(self) -> str:
+        return f"gunicorn {self.workers} workers x {self.threads} threads"
+
     def stop(self) -> None:
         self.process.terminate()
         self.process.wait(timeout=20)
 
 
-def run_load(
+RequestSpec = tuple[str, str, bytes | None, dict[str, str]]
+
+
+def drive(
+    call: Callable[[int, int], None],
     *,
-    port: int,
-    make_request: Callable[[int], tuple[str, str, bytes | None, dict[str, str]]],
     clients: int = 8,
-    requests_per_client: int = 500,
+    calls_per_client: int = 500,
     max_seconds: float = 60.0,
-    expect_status: tuple[int, ...] = (200,),
+    rate: float | None = None,
 ) -> dict[str, float]:
-    """`clients` threads with keep-alive connections, each sending up to `requests_per_client`
-    requests (bounded in time too); returns requests/s, p50 and p99 in ms."""
+    """Run `call(client, n)` from `clients` threads, each up to `calls_per_client` times
+    (bounded in time too); returns calls/s ("rps"), p50 and p99 in ms.
+
+    Without `rate` each client calls again as soon as its last call returned (closed loop: the
+    figure is the capacity). With `rate` the clients together start `rate` calls/s on a fixed
+    schedule (open loop, as chargers and partners do) and a latency counts from the call's
+    scheduled time, so time spent queued behind a slow answer is not hidden.
+    """
     latencies: list[float] = []
-    errors: list[str] = []
     lock = threading.Lock()
     deadline = time.monotonic() + max_seconds
+    interval = clients / rate if rate else 0.0
+    started = time.perf_counter()
 
     def client(index: int) -> None:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
         mine = []
-        for i in range(requests_per_client):
+        # Clients start spread over one interval so that a paced load is even.
+        due = started + interval * index / clients
+        for n in range(calls_per_client):
             if time.monotonic() > deadline:
                 break
-            method, path, body, headers = make_request(index * requests_per_client + i)
-            started = time.perf_counter()
-            conn.request(method, path, body=body, headers=headers)
-            response = conn.getresponse()
-            response.read()
-            mine.append((time.perf_counter() - started) * 1000)
-            if response.status not in expect_status:
-                with lock:
-                    errors.append(f"{method} {path} -> {response.status}")
-        conn.close()
+            if interval:
+                time.sleep(max(0.0, due - time.perf_counter()))
+                begin, due = due, due + interval
+            else:
+                begin = time.perf_counter()
+            call(index, n)
+            mine.append((time.perf_counter() - begin) * 1000)
         with lock:
             latencies.extend(mine)
 
     threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
-    started = time.perf_counter()
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     elapsed = time.perf_counter() - started
-    if errors:
-        raise RuntimeError(f"{len(errors)} unexpected answers, e.g. {errors[:3]}")
     latencies.sort()
     return {
         "requests": len(latencies),
@@ -147,12 +161,58 @@ def run_load(
     }
 
 
+def run_load(
+    *,
+    port: int,
+    make_request: Callable[[int], RequestSpec],
+    clients: int = 8,
+    requests_per_client: int = 500,
+    max_seconds: float = 60.0,
+    expect_status: tuple[int, ...] = (200,),
+    rate: float | None = None,
+) -> dict[str, float]:
+    """HTTP load on loopback through `drive`: one keep-alive connection per client."""
+    errors: list[str] = []
+    connections = [
+        http.client.HTTPConnection("127.0.0.1", port, timeout=10) for _ in range(clients)
+    ]
+
+    def call(client: int, n: int) -> None:
+        method, path, body, headers = make_request(client * requests_per_client + n)
+        conn = connections[client]
+        conn.request(method, path, body=body, headers=headers)
+        response = conn.getresponse()
+        content = response.read()
+        if response.status not in expect_status:
+            errors.append(f"{method} {path} -> {response.status} {content[:200]!r}")
+
+    try:
+        figures = drive(
+            call,
+            clients=clients,
+            calls_per_client=requests_per_client,
+            max_seconds=max_seconds,
+            rate=rate,
+        )
+    finally:
+        for conn in connections:
+            conn.close()
+    if errors:
+        raise RuntimeError(f"{len(errors)} unexpected answers, e.g. {errors[:3]}")
+    return figures
+
+
 def median_of(runs: list[dict[str, float]]) -> dict[str, float]:
+    """Each figure's median over the runs (requests/s, p50 and p99 each on their own)."""
     return {key: statistics.median(run[key] for run in runs) for key in runs[0]}
 
 
-def print_figures(label: str, figures: dict[str, float]) -> None:
+def print_figures(label: str, figures: dict[str, float], runs: list[dict] | None = None) -> None:
+    detail = ""
+    if runs:
+        detail = " [runs: " + ", ".join(f"{r['rps']:.0f}/s p99 {r['p99']:.1f}" for r in runs) + "]"
     print(
         f"{label}: {figures['rps']:.0f} requests/s, p50 {figures['p50']:.1f} ms, "
-        f"p99 {figures['p99']:.1f} ms ({figures['requests']:.0f} requests)"
+        f"p99 {figures['p99']:.1f} ms ({figures['requests']:.0f} requests){detail}",
+        flush=True,
     )

@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Sequence
 from functools import cache, cached_property
-from typing import Any
 
 from django.db import connection as db_connection
-from django.db.models import Field, Model
+from django.db.models import Field
 from django.utils import timezone
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.request import Request
 
 from echargo.ocpi.routing import party_key
+from echargo.sql_rows import instance_from_row, select_list
 
 from .models import AccessToken, PartnerConnection
 from .token_vault import token_hash
@@ -76,11 +75,9 @@ def _token_lookup() -> tuple[str, list[Field], list[Field]]:
     """The lookup SQL and the fields its columns carry, token first, in model field order."""
     token_fields = [f for f in AccessToken._meta.concrete_fields if f.attname in _TOKEN_FIELDS]
     connection_fields = list(PartnerConnection._meta.concrete_fields)
-    columns = [f't."{f.column}"' for f in token_fields]
-    columns += [f'c."{f.column}"' for f in connection_fields]
     # Only model metadata goes into the string; the token hashes are bound parameters.
     sql = (
-        f"SELECT {', '.join(columns)}"  # noqa: S608
+        f"SELECT {select_list('t', token_fields)}, {select_list('c', connection_fields)}"  # noqa: S608
         f' FROM "{AccessToken._meta.db_table}" t'
         f' JOIN "{PartnerConnection._meta.db_table}" c ON c.id = t.connection_id'
         " WHERE t.token_hash IN (%s, %s) ORDER BY t.created_at DESC, t.id DESC LIMIT 1"
@@ -88,26 +85,11 @@ def _token_lookup() -> tuple[str, list[Field], list[Field]]:
     return sql, token_fields, connection_fields
 
 
-def _instance(model: type[Model], fields: list[Field], values: Sequence[Any]) -> Model:
-    """A model instance from raw column values, converted as the ORM converts them (SQLite
-    returns dates as text, JSON as strings)."""
-    converted = []
-    for field, value in zip(fields, values, strict=True):
-        column = field.get_col(model._meta.db_table)
-        for convert in db_connection.ops.get_db_converters(column) + field.get_db_converters(
-            db_connection
-        ):
-            value = convert(value, column, db_connection)
-        converted.append(value)
-    return model.from_db(db_connection.alias, [f.attname for f in fields], converted)
-
-
 def _token_with_connection(hashes: list[str]) -> AccessToken | None:
     """The token whose hash is one of `hashes` (one or two), its connection loaded.
 
     Every partner request runs it: written as SQL because compiling the equivalent
-    select_related queryset cost four times the query itself. Fields not selected load on
-    first access, as with `.only()`.
+    select_related queryset cost four times the query itself.
     """
     sql, token_fields, connection_fields = _token_lookup()
     with db_connection.cursor() as cursor:
@@ -116,8 +98,8 @@ def _token_with_connection(hashes: list[str]) -> AccessToken | None:
     if row is None:
         return None
     split = len(token_fields)
-    token = _instance(AccessToken, token_fields, row[:split])
-    token.connection = _instance(PartnerConnection, connection_fields, row[split:])
+    token = instance_from_row(AccessToken, token_fields, row[:split])
+    token.connection = instance_from_row(PartnerConnection, connection_fields, row[split:])
     return token
 
 

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+from functools import cache
 from typing import Any
 
-from django.db.models import Avg, Count, Max, Q, QuerySet
+from django.db import connection
+from django.db.models import Avg, Count, Field, Max, Q, QuerySet
 
 from apps.partners.models import PartnerConnection, Party, Role
 from apps.partners.selectors import connection_party
 from echargo.ocpi.routing import ci
+from echargo.sql_rows import instance_from_row, select_list
 
 from .models import AuthorizationDecision, Token
 
@@ -19,11 +22,15 @@ def token_list_own() -> QuerySet[Token]:
     return Token.objects.filter(owner__is_own=True, owner__role=Role.EMSP)
 
 
-_SQL_OURS_BY_UID = """
-    SELECT t.* FROM tokens_token t JOIN partners_party p ON p.id = t.owner_id
-    WHERE t.uid_key = %s AND t.type = %s AND p.is_own AND p.role = 'EMSP'
-    LIMIT 1
-"""
+@cache
+def _own_tap_lookup() -> tuple[str, list[Field]]:
+    fields = list(Token._meta.concrete_fields)
+    sql = (
+        f"SELECT {select_list('t', fields)} FROM {Token._meta.db_table} t"  # noqa: S608
+        f" JOIN {Party._meta.db_table} p ON p.id = t.owner_id"
+        " WHERE t.uid_key = %s AND t.type = %s AND p.is_own AND p.role = 'EMSP' LIMIT 1"
+    )
+    return sql, fields
 
 
 def token_own_for_tap(*, uid: str, type: str) -> Token | None:
@@ -32,7 +39,11 @@ def token_own_for_tap(*, uid: str, type: str) -> Token | None:
     Written as SQL because it runs on every authorization a partner asks of us; the ORM's
     query compilation costs more than the index lookup itself.
     """
-    return next(iter(Token.objects.raw(_SQL_OURS_BY_UID, [ci(uid), type])), None)
+    sql, fields = _own_tap_lookup()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [ci(uid), type])
+        row = cursor.fetchone()
+    return None if row is None else instance_from_row(Token, fields, row)
 
 
 def token_partner_for_tap(*, uid: str, type: str) -> Token | None:

@@ -14,7 +14,7 @@ from echargo.ocpi.routing import check_body_id, check_body_owner, require_caller
 
 from . import selectors, services
 from .models import TokenType
-from .wire import LocationReferencesSerializer, TokenPatchSerializer, TokenSerializer, token_to_ocpi
+from .wire import TokenPatchSerializer, TokenSerializer, location_references_in, token_to_ocpi
 
 
 def _token_type(request: Request) -> str:
@@ -41,11 +41,7 @@ class EmspTokenAuthorizeView(APIView):
     ocpi_module = "tokens"
 
     def post(self, request: Request, token_uid: str) -> Response:
-        location = None
-        if request.data:
-            serializer = LocationReferencesSerializer(data=request.data)
-            serializer.is_valid(raise_exception=True)
-            location = dict(serializer.validated_data)
+        location = location_references_in(request.data) if request.data else None
         info = services.token_authorize_for_partner(
             connection=caller_of(request).connection,
             uid=token_uid,

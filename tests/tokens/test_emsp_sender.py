@@ -100,6 +100,24 @@ def test_authorize_with_invalid_location_references_is_2001(api, hub, our_emsp):
     assert response.json()["status_code"] == 2001
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        ["LOC1"],
+        {"location_id": ""},
+        {"location_id": "L" * 37},
+        {"location_id": "LOC\u00e71"},
+        {"location_id": "LOC1", "evse_uids": "EVSE1"},
+        {"location_id": "LOC1", "evse_uids": [None]},
+    ],
+)
+def test_authorize_refuses_bad_location_references_and_decides_nothing(api, hub, our_emsp, body):
+    TokenFactory(owner=our_emsp, uid="CARD0004")
+    response = api.as_token("hub-token").post(AUTHORIZE.format(uid="CARD0004"), body, format="json")
+    assert response.json()["status_code"] == 2001
+    assert not AuthorizationDecision.objects.exists()
+
+
 def test_authorize_type_defaults_to_rfid_and_must_be_known(api, hub, our_emsp):
     TokenFactory(owner=our_emsp, uid="APP1", type="APP_USER")
     client = api.as_token("hub-token")
