@@ -1,14 +1,17 @@
 """OCPI Locations sender under load: list pages of 50 at random offsets, and single locations.
 
-Uses the PostgreSQL server of DATABASE_URL with a dedicated database (echargo_bench, created and
-migrated if missing), fills it once with 10,000 published locations x 3 EVSEs x 2 connectors
-(reused on later runs), starts gunicorn as the Procfile does (4 workers x 4 threads) on a free
-loopback port, and drives it with 8 concurrent client processes over keep-alive connections.
-Each scenario runs 3 times with a bounded number of requests; the median run is printed.
-Targets for list pages: >= 300 pages/s and p99 <= 50 ms.
+Uses a dedicated PostgreSQL database (echargo_bench on the server of BENCH_ADMIN_DATABASE_URL,
+postgres://postgres@127.0.0.1:5432/test by default; created and migrated if missing), fills it
+once with 10,000 published locations x 3 EVSEs x 2 connectors (reused on later runs), starts
+gunicorn as the Procfile does (WEB_CONCURRENCY workers, 4 when unset, x 4 threads) on a free
+loopback port, and drives it with 8 concurrent keep-alive clients.
 
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres \
-        .venv/bin/python bench/bench_locations.py
+List pages are measured as fast as answers come back (closed loop: the capacity) and paced at
+the target's 300 pages/s (open loop, latency counted from each request's scheduled time); one
+location and the versions baseline as fast as answered. 3 runs each; medians and every run are
+printed. Target for list pages: >= 300 pages/s, and p99 <= 50 ms at that rate.
+
+    .venv/bin/python -m bench.bench_locations [--requests 2000] [--runs 3]
 """
 
 from __future__ import annotations
@@ -17,49 +20,15 @@ import argparse
 import base64
 import http.client
 import json
-import multiprocessing
 import os
 import random
-import socket
-import statistics
-import subprocess
 import sys
-import time
-from dataclasses import dataclass
-from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from bench.common import Gunicorn, bench_database, median_of, print_figures, run_load
 
 TOKEN = "bench-partner-token-0123456789"  # noqa: S105 (a throwaway bench database)
 LIST_TARGET_RPS, LIST_TARGET_P99_MS = 300, 50.0
-
-
-# --- Database ------------------------------------------------------------------------------------
-
-
-def bench_url(base_url: str, name: str) -> str:
-    parts = urlsplit(base_url)
-    if parts.scheme not in ("postgres", "postgresql"):
-        sys.exit("DATABASE_URL must point at a PostgreSQL server.")
-    return urlunsplit(parts._replace(path=f"/{name}"))
-
-
-def ensure_database(url: str) -> None:
-    import psycopg
-
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/")
-    server = urlunsplit(parts._replace(path="/postgres", scheme="postgresql"))
-    with psycopg.connect(server, autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
-            print(f"created database {name}")
-
-
-def run_manage(env: dict[str, str], *args: str) -> None:
-    subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True)
+CLIENTS = 8
 
 
 # --- Data ----------------------------------------------------------------------------------------
@@ -207,103 +176,6 @@ def seed(count: int) -> int:
     return Location.objects.filter(owner=owner).count()
 
 
-# --- Server --------------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start_gunicorn(env: dict[str, str], port: int, log: Path) -> subprocess.Popen:
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "echargo.wsgi",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            "4",
-            "--threads",
-            "4",
-            "--timeout",
-            "30",
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log.open("w"),
-        stderr=subprocess.STDOUT,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-            conn.request("GET", "/ocpi/versions")
-            conn.getresponse().read()
-            return process
-        except OSError:
-            time.sleep(0.3)
-    process.terminate()
-    sys.exit(f"gunicorn did not start:\n{log.read_text()}")
-
-
-# --- Load ----------------------------------------------------------------------------------------
-
-
-def _client(args: tuple[int, list[str], str]) -> list[float]:
-    """One client: its requests in order over a keep-alive connection; latencies in ms."""
-    port, paths, header = args
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    latencies = []
-    for path in paths:
-        for attempt in (1, 2):
-            try:
-                start = time.perf_counter()
-                conn.request("GET", path, headers={"Authorization": header})
-                response = conn.getresponse()
-                body = response.read()
-                latencies.append((time.perf_counter() - start) * 1000)
-                break
-            except (http.client.HTTPException, OSError):
-                # The server closed an idle keep-alive connection: reconnect once.
-                conn.close()
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-                if attempt == 2:
-                    raise
-        if response.status != 200 or not body.startswith(b'{"data":'):
-            raise RuntimeError(f"GET {path}: HTTP {response.status} {body[:200]!r}")
-    conn.close()
-    return latencies
-
-
-@dataclass
-class Run:
-    rps: float
-    p50: float
-    p99: float
-
-
-def run_load(port: int, paths: list[str], clients: int) -> Run:
-    header = "Token " + base64.b64encode(TOKEN.encode()).decode()
-    shares = [(port, paths[i::clients], header) for i in range(clients)]
-    with multiprocessing.Pool(clients) as pool:
-        pool.map(_client, [(port, share[1][:5], header) for share in shares])  # warm up
-        start = time.perf_counter()
-        results = pool.map(_client, shares)
-        seconds = time.perf_counter() - start
-    latencies = sorted(ms for result in results for ms in result)
-    return Run(
-        rps=len(latencies) / seconds,
-        p50=statistics.median(latencies),
-        p99=statistics.quantiles(latencies, n=100)[98],
-    )
-
-
 def check_list(port: int, total: int) -> None:
     """One page read fully: 50 locations with 3 EVSEs of 2 connectors, the right total."""
     header = "Token " + base64.b64encode(TOKEN.encode()).decode()
@@ -327,68 +199,57 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--locations", type=int, default=10_000)
     parser.add_argument("--requests", type=int, default=2_000, help="per scenario and run")
-    parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--database", default="echargo_bench")
     args = parser.parse_args()
 
-    base = os.environ.get("DATABASE_URL")
-    if not base:
-        sys.exit(
-            "Set DATABASE_URL to a PostgreSQL server, e.g. postgres://postgres@127.0.0.1:5432/postgres"
-        )
-    url = bench_url(base, args.database)
-    ensure_database(url)
-    env = {
-        **{k: v for k, v in os.environ.items() if k != "REDIS_URL"},
-        "DATABASE_URL": url,
-        "DJANGO_SETTINGS_MODULE": "echargo.settings",
-        "LOG_LEVEL": "WARNING",
-    }
+    url = bench_database("echargo_bench")
     os.environ.update({"DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "echargo.settings"})
     os.environ.pop("REDIS_URL", None)
-    run_manage(env, "migrate", "--noinput", "-v", "0")
     total = seed(args.locations)
 
-    port = free_port()
-    log = Path("/tmp") / f"bench_locations_gunicorn_{port}.log"  # noqa: S108 (bench scratch)
-    server = start_gunicorn(env, port, log)
+    server = Gunicorn(url)
+    header = {"Authorization": "Token " + base64.b64encode(TOKEN.encode()).decode()}
+    rng = random.Random(7)
+    per_client = {"clients": CLIENTS, "requests_per_client": args.requests // CLIENTS}
+
+    def list_page(_: int):
+        offset = rng.randrange(total - 50)
+        return "GET", f"/ocpi/cpo/2.2.1/locations?offset={offset}&limit=50", None, header
+
+    def one_location(_: int):
+        location_id = f"BENCH-{rng.randrange(args.locations):05d}"
+        return "GET", f"/ocpi/cpo/2.2.1/locations/{location_id}", None, header
+
+    def versions(_: int):
+        return "GET", "/ocpi/versions", None, header
+
+    def measure(label: str, make_request, rate: float | None = None) -> dict[str, float]:
+        runs = [
+            run_load(port=server.port, make_request=make_request, rate=rate, **per_client)
+            for _ in range(args.runs)
+        ]
+        figures = median_of(runs)
+        print_figures(label, figures, runs)
+        return figures
+
     try:
-        check_list(port, total)
-        rng = random.Random(7)
-        ids = [f"BENCH-{n:05d}" for n in range(args.locations)]
-        scenarios = {
-            "list page of 50": lambda: [
-                f"/ocpi/cpo/2.2.1/locations?offset={rng.randrange(total - 50)}&limit=50"
-                for _ in range(args.requests)
-            ],
-            "one location": lambda: [
-                f"/ocpi/cpo/2.2.1/locations/{rng.choice(ids)}" for _ in range(args.requests)
-            ],
-            # The floor of any authenticated OCPI request here (auth, exchange log, envelope).
-            "baseline: versions": lambda: ["/ocpi/versions"] * args.requests,
-        }
-        print(
-            f"{total} locations x 3 EVSEs x 2 connectors; gunicorn 4 workers x 4 threads; "
-            f"{args.clients} clients; {args.requests} requests per run; {args.runs} runs"
+        check_list(server.port, total)
+        print(f"{total} locations x 3 EVSEs x 2 connectors; {server}; {CLIENTS} clients")
+        run_load(port=server.port, make_request=list_page, clients=CLIENTS, requests_per_client=20)
+        capacity = measure("list page of 50, as fast as answered", list_page)
+        paced = measure(
+            f"list page of 50, paced at {LIST_TARGET_RPS}/s", list_page, rate=LIST_TARGET_RPS
         )
-        print(f"{'scenario':<18} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8}   (median run)")
-        medians = {}
-        for name, make_paths in scenarios.items():
-            runs = [run_load(port, make_paths(), args.clients) for _ in range(args.runs)]
-            median = sorted(runs, key=lambda r: r.rps)[len(runs) // 2]
-            medians[name] = median
-            detail = ", ".join(f"{r.rps:.0f}/s p99 {r.p99:.1f}" for r in runs)
-            print(f"{name:<18} {median.rps:8.0f} {median.p50:8.1f} {median.p99:8.1f}   [{detail}]")
-        lists = medians["list page of 50"]
-        ok = lists.rps >= LIST_TARGET_RPS and lists.p99 <= LIST_TARGET_P99_MS
+        measure("one location, as fast as answered", one_location)
+        # The floor of any authenticated OCPI request here (auth, exchange log, envelope).
+        measure("baseline: versions, as fast as answered", versions)
+        ok = capacity["rps"] >= LIST_TARGET_RPS and paced["p99"] <= LIST_TARGET_P99_MS
         print(
-            f"list target (>= {LIST_TARGET_RPS} pages/s, p99 <= {LIST_TARGET_P99_MS:.0f} ms): "
-            + ("met" if ok else "NOT met")
+            f"list target (>= {LIST_TARGET_RPS} pages/s; p99 <= {LIST_TARGET_P99_MS:.0f} ms "
+            "at that rate): " + ("met" if ok else "NOT met")
         )
     finally:
-        server.terminate()
-        server.wait(timeout=15)
+        server.stop()
 
 
 if __name__ == "__main__":
