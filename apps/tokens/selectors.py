@@ -46,14 +46,42 @@ def token_own_for_tap(*, uid: str, type: str) -> Token | None:
     return None if row is None else instance_from_row(Token, fields, row)
 
 
-def token_partner_for_tap(*, uid: str, type: str) -> Token | None:
-    """A partner's token as a tap at our station presents it (newest if two eMSPs share a uid)."""
-    return (
-        Token.objects.filter(uid_key=ci(uid), type=type, owner__is_own=False)
-        .select_related("owner__connection")
-        .order_by("-last_updated")
-        .first()
+@cache
+def _partner_tap_lookup() -> tuple[str, list[Field], list[Field], list[Field]]:
+    token_fields = list(Token._meta.concrete_fields)
+    party_fields = list(Party._meta.concrete_fields)
+    connection_fields = list(PartnerConnection._meta.concrete_fields)
+    sql = (
+        f"SELECT {select_list('t', token_fields)}, {select_list('p', party_fields)}, "  # noqa: S608
+        f"{select_list('c', connection_fields)} FROM {Token._meta.db_table} t"
+        f" JOIN {Party._meta.db_table} p ON p.id = t.owner_id"
+        f" LEFT JOIN {PartnerConnection._meta.db_table} c ON c.id = p.connection_id"
+        " WHERE t.uid_key = %s AND t.type = %s AND NOT p.is_own"
+        " ORDER BY t.last_updated DESC, t.id DESC LIMIT 1"
     )
+    return sql, token_fields, party_fields, connection_fields
+
+
+def token_partner_for_tap(*, uid: str, type: str) -> Token | None:
+    """A partner's token as a tap at our station presents it (newest if two eMSPs share a uid),
+    with its owner party and the party's connection: one indexed lookup, as SQL (see
+    token_own_for_tap)."""
+    sql, token_fields, party_fields, connection_fields = _partner_tap_lookup()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [ci(uid), type])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    party_at, connection_at = len(token_fields), len(token_fields) + len(party_fields)
+    token = instance_from_row(Token, token_fields, row[:party_at])
+    owner = instance_from_row(Party, party_fields, row[party_at:connection_at])
+    owner.connection = (
+        None
+        if owner.connection_id is None
+        else instance_from_row(PartnerConnection, connection_fields, row[connection_at:])
+    )
+    token.owner = owner
+    return token
 
 
 def token_of_partner(*, owner: Party, uid: str, type: str) -> Token | None:
