@@ -38,6 +38,7 @@
       fillColor: colours[point.state] || colours.unknown,
       fillOpacity: 0.9,
     })
+      .bindTooltip(point.name)
       .bindPopup(popup(point))
       .addTo(map);
     bounds.push([point.lat, point.lon]);
@@ -47,5 +48,13 @@
     map.fitBounds(bounds, { padding: [30, 30], maxZoom: 14 });
   } else {
     map.setView([39.0, 35.0], 5);
+  }
+
+  // Leaflet only follows window resizes; opening or closing the admin's nav sidebar
+  // resizes the map too, and without this the markers' canvas stops short of the edge.
+  if (window.ResizeObserver) {
+    new ResizeObserver(function () {
+      map.invalidateSize();
+    }).observe(element);
   }
 })();
