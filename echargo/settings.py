@@ -155,6 +155,14 @@ REST_FRAMEWORK = {
     "COERCE_DECIMAL_TO_STRING": False,
 }
 
+# --- Staff map -------------------------------------------------------------------------------
+
+# Background tiles of the admin's station map, e.g. https://tile.openstreetmap.org/{z}/{x}/{y}.png
+# with its attribution (OpenStreetMap requires one). Off by default: the stations show on a plain
+# background, and the map works with no internet access.
+MAP_TILES_URL = env.str("MAP_TILES_URL", default="")
+MAP_TILES_ATTRIBUTION = env.str("MAP_TILES_ATTRIBUTION", default="")
+
 # --- OCPI ------------------------------------------------------------------------------------
 
 # The public base URL partners reach us at; our versions URL is OCPI_BASE_URL + /ocpi/versions.

@@ -273,15 +273,13 @@ class LocationAdmin(ImportMixin, SimpleHistoryAdmin):
 
     def map_view(self, request: HttpRequest) -> HttpResponse:
         """Our and partners' stations, coloured by EVSE status (Leaflet, served by us)."""
-        tiles = getattr(settings, "LEAFLET_CONFIG", {}).get("TILES", "")
-        if isinstance(tiles, list | tuple):
-            tiles = tiles[0][1] if tiles else ""
         context = {
             **self.admin_site.each_context(request),
             "title": "Charging stations map",
             "opts": self.model._meta,
             "points": map_points(),
-            "tiles_url": tiles,
+            "tiles_url": settings.MAP_TILES_URL,
+            "tiles_attribution": settings.MAP_TILES_ATTRIBUTION,
         }
         return TemplateResponse(request, "admin/locations/location/map.html", context)
 

@@ -243,6 +243,15 @@ def test_map_shows_our_and_partner_stations_coloured_by_status_with_local_assets
     assert finders.find("locations/map.js")
 
 
+def test_map_tiles_come_from_settings_with_their_attribution(admin_client, ours, settings):
+    assert 'data-tiles=""' in admin_client.get(f"{CHANGELIST}map/").content.decode()
+    settings.MAP_TILES_URL = "https://tiles.example.org/{z}/{x}/{y}.png"
+    settings.MAP_TILES_ATTRIBUTION = "&copy; Example contributors"
+    page = admin_client.get(f"{CHANGELIST}map/").content.decode()
+    assert 'data-tiles="https://tiles.example.org/{z}/{x}/{y}.png"' in page
+    assert 'data-attribution="&amp;copy; Example contributors"' in page
+
+
 def test_leaflet_is_served_by_us():
     # Leaflet from the npm registry, vendored under static/vendor (see its README there).
     assert finders.find("vendor/leaflet-1.9.4/leaflet.js")

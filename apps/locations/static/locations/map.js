@@ -1,5 +1,5 @@
 /* Charging stations on a Leaflet map: circle markers coloured by EVSE status.
-   Tiles are optional (LEAFLET_CONFIG["TILES"]); without them, or when they fail to load,
+   Tiles are optional (settings.MAP_TILES_URL); without them, or when they fail to load,
    the markers still show on the plain background. */
 (function () {
   "use strict";
@@ -9,7 +9,10 @@
 
   var map = L.map(element, { preferCanvas: true, worldCopyJump: true });
   if (element.dataset.tiles) {
-    L.tileLayer(element.dataset.tiles, { maxZoom: 19 }).addTo(map);
+    L.tileLayer(element.dataset.tiles, {
+      maxZoom: 19,
+      attribution: element.dataset.attribution || "",
+    }).addTo(map);
   }
 
   function popup(point) {
