@@ -11,7 +11,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.partners.authentication import caller_of
-from apps.partners.models import Party
+from apps.partners.models import Party, Role
+from apps.partners.selectors import connection_party_or_unknown
 from echargo.ocpi import headers as h
 from echargo.ocpi.exceptions import InvalidParameters, UnknownObject
 from echargo.ocpi.pagination import page_headers, page_request
@@ -106,10 +107,12 @@ class EmspLocationsBaseView(APIView):
 
 def _partner_owner(request: Request, country_code: str, party_id: str) -> Party:
     require_caller_party(request, country_code, party_id)
-    owner = selectors.partner_cpo_party(caller_of(request).connection, country_code, party_id)
-    if owner is None:
-        raise UnknownObject(f"{country_code}*{party_id} is not a CPO of this connection.")
-    return owner
+    return connection_party_or_unknown(
+        connection=caller_of(request).connection,
+        country_code=country_code,
+        party_id=party_id,
+        role=Role.CPO,
+    )
 
 
 def _body(request: Request) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from rest_framework.exceptions import ValidationError
 from apps.audit.services import audit_event_record
 from apps.partners.models import PartnerConnection, Party, Role
 from apps.partners.outbox import outbox_enqueue
-from echargo.ocpi.exceptions import UnknownObject
+from apps.partners.selectors import connection_party_or_unknown
 from echargo.ocpi.fields import format_ocpi_datetime
 from echargo.ocpi.routing import ci
 
@@ -275,12 +275,9 @@ def tariff_owner_of_partner(
     connection: PartnerConnection, country_code: str, party_id: str
 ) -> Party:
     """The connection's CPO party named in a URL; UnknownObject (HTTP 404) when it has none."""
-    owner = selectors.tariff_partner_cpo(
-        connection=connection, country_code=country_code, party_id=party_id
+    return connection_party_or_unknown(
+        connection=connection, country_code=country_code, party_id=party_id, role=Role.CPO
     )
-    if owner is None:
-        raise UnknownObject(f"{country_code}*{party_id} is not a CPO party of this connection.")
-    return owner
 
 
 @transaction.atomic

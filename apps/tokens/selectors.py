@@ -10,7 +10,6 @@ from django.db import connection
 from django.db.models import Avg, Count, Field, Max, Q, QuerySet
 
 from apps.partners.models import PartnerConnection, Party, Role
-from apps.partners.selectors import connection_party
 from echargo.ocpi.routing import ci
 from echargo.sql_rows import instance_from_row, select_list
 
@@ -86,15 +85,6 @@ def token_partner_for_tap(*, uid: str, type: str) -> Token | None:
 
 def token_of_partner(*, owner: Party, uid: str, type: str) -> Token | None:
     return Token.objects.filter(owner=owner, uid_key=ci(uid), type=type).first()
-
-
-def partner_emsp_party(
-    *, connection: PartnerConnection, country_code: str, party_id: str
-) -> Party | None:
-    """The eMSP party of this connection named in a URL, or None (not theirs, or not an eMSP)."""
-    return connection_party(
-        connection=connection, country_code=country_code, party_id=party_id, role=Role.EMSP
-    )
 
 
 def cpo_partners_taking_tokens() -> list[PartnerConnection]:

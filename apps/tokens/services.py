@@ -24,10 +24,11 @@ from rest_framework.exceptions import ValidationError
 from apps.audit.services import audit_event_record
 from apps.partners.models import PartnerConnection, Party, Role
 from apps.partners.outbox import outbox_enqueue
+from apps.partners.selectors import connection_party_or_unknown
 from apps.partners.services import partner_client
 from echargo.append_log import append_row
 from echargo.ocpi.client import OcpiClientError
-from echargo.ocpi.exceptions import OcpiError, UnknownObject
+from echargo.ocpi.exceptions import OcpiError
 from echargo.ocpi.fields import format_ocpi_datetime
 from echargo.ocpi.routing import ci
 from echargo.ocpi.status import OcpiStatus
@@ -233,12 +234,10 @@ def token_authorize_for_partner(
 def token_owner_of_partner(
     connection: PartnerConnection, country_code: str, party_id: str
 ) -> Party:
-    owner = selectors.partner_emsp_party(
-        connection=connection, country_code=country_code, party_id=party_id
+    """The connection's eMSP party named in a URL; UnknownObject (HTTP 404) when it has none."""
+    return connection_party_or_unknown(
+        connection=connection, country_code=country_code, party_id=party_id, role=Role.EMSP
     )
-    if owner is None:
-        raise UnknownObject(f"{country_code}*{party_id} is not an eMSP of this connection.")
-    return owner
 
 
 @transaction.atomic
