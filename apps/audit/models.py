@@ -20,6 +20,7 @@ class OcpiExchange(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="exchanges",
+        db_index=False,  # exchange_conn_time leads with it
     )
     module = models.CharField(max_length=32, blank=True)
     method = models.CharField(max_length=8)
@@ -27,15 +28,22 @@ class OcpiExchange(models.Model):
     http_status = models.PositiveSmallIntegerField(null=True, blank=True)
     ocpi_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
     duration_ms = models.FloatField()
-    request_id = models.CharField(max_length=100, db_index=True)
-    correlation_id = models.CharField(max_length=100, db_index=True)
+    request_id = models.CharField(max_length=100)
+    correlation_id = models.CharField(max_length=100)
     request_body = models.TextField(blank=True)
     response_body = models.TextField(blank=True)
     error = models.TextField(blank=True)
 
     class Meta:
         ordering = ["-created_at", "-pk"]
-        indexes = [models.Index(fields=["connection", "-created_at"], name="exchange_conn_time")]
+        # A row is written on every partner call, so every index costs on the busiest path:
+        # only what staff look up (by time, by partner, by exact message id). Plain indexes for
+        # the ids: db_index=True would add a LIKE-pattern index nobody searches with.
+        indexes = [
+            models.Index(fields=["connection", "-created_at"], name="exchange_conn_time"),
+            models.Index(fields=["request_id"], name="exchange_request_id"),
+            models.Index(fields=["correlation_id"], name="exchange_correlation_id"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.direction} {self.method} {self.url} -> {self.http_status}"
