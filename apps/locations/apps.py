@@ -10,12 +10,17 @@ class LocationsConfig(AppConfig):
 
         from apps.partners.models import Party
         from apps.partners.pull import register_puller
+        from apps.tokens.signals import partner_token_stored
         from echargo.ocpi.registry import RECEIVER, SENDER, register_endpoint
 
         from .services import location_retire_unlisted, location_store_pulled
-        from .visibility import on_party_saved
+        from .visibility import on_partner_token_stored, on_party_saved
 
         register_endpoint("locations", SENDER, "ocpi-cpo-locations")
         register_endpoint("locations", RECEIVER, "ocpi-emsp-locations")
         register_puller("locations", location_store_pulled, retire=location_retire_unlisted)
         post_save.connect(on_party_saved, sender=Party, dispatch_uid="locations-party-visibility")
+        # publish_allowed_to names drivers' tokens: a partner token stored may change who sees.
+        partner_token_stored.connect(
+            on_partner_token_stored, dispatch_uid="locations-token-visibility"
+        )

@@ -219,6 +219,37 @@ class Location(models.Model):
         return f"{self.country_code}/{self.party_id}/{self.location_id}"
 
 
+class PublishToken(models.Model):
+    """One publish_allowed_to entry of one of our unpublished locations (OCPI 2.2.1
+    PublishTokenType), in lookup form: '' = not set, uid_key and group_key upper case (CiString).
+
+    Derived from Location.publish_allowed_to by apps.locations.visibility, never edited: a
+    partner token arriving finds the entries it could match by index instead of reading every
+    restricted location."""
+
+    location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="publish_tokens")
+    uid_key = models.CharField(max_length=36, blank=True)
+    type = models.CharField(max_length=12, blank=True)
+    visual_number = models.CharField(max_length=64, blank=True)
+    issuer = models.CharField(max_length=64, blank=True)
+    group_key = models.CharField(max_length=36, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["uid_key"], name="publish_token_uid"),
+            models.Index(fields=["group_key"], name="publish_token_group"),
+            models.Index(fields=["visual_number"], name="publish_token_visual"),
+        ]
+
+    def __str__(self) -> str:
+        named = ", ".join(
+            f"{name}={value}"
+            for name in ("uid_key", "type", "visual_number", "issuer", "group_key")
+            if (value := getattr(self, name))
+        )
+        return f"{self.location_id}: {named}"
+
+
 class EVSE(models.Model):
     location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="evses")
     position = models.PositiveSmallIntegerField(default=0, help_text="Order within the location.")

@@ -53,6 +53,25 @@ def push_location(location: Location, *, also: Iterable[PartnerConnection] = ())
     return len(targets)
 
 
+def push_location_to(connection: PartnerConnection | None, locations: Iterable[Location]) -> int:
+    """PUT whole locations to one partner that has just come to see them (a token or a party
+    matched their publish_allowed_to), when it takes location pushes. How many were queued.
+
+    Their last_updated has not changed, so a partner that pulls with date_from would not
+    find them; the push tells a pushed-to partner at once."""
+    if (
+        connection is None
+        or connection.status != PartnerConnection.Status.CONNECTED
+        or not connection.endpoint_url(MODULE, RECEIVER)
+    ):
+        return 0
+    count = 0
+    for location in locations:
+        _enqueue(connection, location, "PUT", location.ocpi_path, _body(location))
+        count += 1
+    return count
+
+
 def push_patch(location: Location, path: str, body: dict[str, Any]) -> int:
     """PATCH a small change (e.g. an EVSE status) at `path` to the location's audience."""
     targets = audience(location)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import models
+from django.db.models.functions import Upper
 from simple_history.models import HistoricalRecords
 
 from apps.partners.models import PartnerConnection, Party
@@ -65,6 +66,15 @@ class Token(models.Model):
             # A tap at our station knows uid and type only: one index lookup across all owners.
             models.Index(fields=["uid_key", "type"], name="token_tap"),
             models.Index(fields=["owner", "last_updated", "id"], name="token_page"),
+            # An unpublished location of ours may name its drivers' tokens by group_id or by
+            # visual_number (OCPI 2.2.1 PublishTokenType): found by index, not by a scan of every
+            # token (apps.locations.visibility). Partial: most tokens carry neither.
+            models.Index(Upper("group_id"), condition=~models.Q(group_id=""), name="token_group"),
+            models.Index(
+                fields=["visual_number"],
+                condition=~models.Q(visual_number=""),
+                name="token_visual_number",
+            ),
         ]
 
     def __str__(self) -> str:

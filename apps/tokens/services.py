@@ -8,6 +8,7 @@ station by the token's whitelist rule, asking the eMSP in real time where the ru
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import time
 import uuid
@@ -35,6 +36,7 @@ from echargo.ocpi.status import OcpiStatus
 
 from . import selectors
 from .models import AllowedType, AuthorizationDecision, Token, TokenType, WhitelistType
+from .signals import partner_token_stored
 from .wire import AuthorizationInfoSerializer, TokenSerializer, authorization_info, token_to_ocpi
 
 # Fields a PATCH may carry besides last_updated; country_code/party_id/uid/type are identity.
@@ -260,10 +262,12 @@ def token_upsert_from_partner(
         token = Token(owner=owner, uid=data["uid"], type=data["type"])
     elif token.last_updated > data["last_updated"]:
         return token, False
+    before = None if created else copy.copy(token)
     token.uid = data["uid"]
     _apply(token, data, replace=True)
     token._change_reason = f"PUT by {connection}"
     token.save()
+    partner_token_stored.send(sender=Token, token=token, before=before)
     return token, created
 
 
@@ -275,11 +279,13 @@ def token_patch_from_partner(
     token = Token.objects.select_for_update().get(pk=token.pk)
     if token.last_updated > data["last_updated"]:
         return token
+    before = copy.copy(token)
     _apply(
         token, {k: v for k, v in data.items() if k in (*_MUTABLE, "last_updated")}, replace=False
     )
     token._change_reason = f"PATCH by {connection}"
     token.save()
+    partner_token_stored.send(sender=Token, token=token, before=before)
     return token
 
 
@@ -319,9 +325,11 @@ def token_retire_unlisted(
         return len(unlisted)
     tokens = Token.objects.select_related("owner").select_for_update(of=("self",))
     for token in tokens.filter(pk__in=unlisted).order_by("pk"):
+        before = copy.copy(token)
         token.valid = False
         token._change_reason = reason
         token.save()
+        partner_token_stored.send(sender=Token, token=token, before=before)
     return len(unlisted)
 
 
