@@ -18,6 +18,7 @@ from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
 from apps.partners.models import PartnerConnection, Party, Role
+from apps.partners.pull import retire_reason, unlisted_pks
 from echargo.ocpi.exceptions import InvalidParameters, OcpiError
 from echargo.ocpi.fields import OcpiDateTimeField
 from echargo.ocpi.routing import ci
@@ -224,14 +225,15 @@ def location_retire_unlisted(
     of bringing the location back. Locations changed since `started_at` (a push that crossed
     the pull) and those already retired are left alone. How many were (or would be) retired.
     """
-    reason = f"Not listed in a full pull from {connection}"[:100]
-    candidates = Location.objects.filter(
-        owner__connection=connection,
-        owner__is_own=False,
-        owner__role=Role.CPO,
-        last_updated__lt=started_at,
-    ).values_list("pk", "country_code", "party_id", "location_key")
-    unlisted = [pk for pk, *key in candidates if tuple(key) not in seen]
+    reason = retire_reason(connection)
+    unlisted = unlisted_pks(
+        Location,
+        connection=connection,
+        role=Role.CPO,
+        started_at=started_at,
+        seen=seen,
+        key_fields=("country_code", "party_id", "location_key"),
+    )
     retired = 0
     for location in store.with_children(
         Location.objects.select_for_update().filter(pk__in=unlisted).order_by("pk")

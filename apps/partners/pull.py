@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from django.db import transaction
+from django.db.models import Model
 from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
@@ -246,6 +247,34 @@ def _finish(state: SyncState, result: PullResult, started_at: Any) -> PullResult
         data=state.last_counts,
     )
     return result
+
+
+def retire_reason(connection: PartnerConnection) -> str:
+    """The history reason of an object a full pull retired."""
+    return f"Not listed in a full pull from {connection}"[:100]
+
+
+def unlisted_pks(
+    model: type[Model],
+    *,
+    connection: PartnerConnection,
+    role: str,
+    started_at: dt.datetime,
+    seen: set[tuple[str, str, str]],
+    key_fields: tuple[str, str, str],
+    **filters: Any,
+) -> list[int]:
+    """For a retire hook: primary keys of `model` rows owned by the connection's `role` parties,
+    older than the run (a push that crossed the pull is kept), whose (country_code, party_id,
+    id) key — read from `key_fields` — the full pull did not list."""
+    rows = model.objects.filter(
+        owner__connection=connection,
+        owner__is_own=False,
+        owner__role=role,
+        last_updated__lt=started_at,
+        **filters,
+    ).values_list("pk", *key_fields)
+    return [pk for pk, *key in rows if tuple(key) not in seen]
 
 
 def pull_connections_for(module: str) -> list[PartnerConnection]:

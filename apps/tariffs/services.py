@@ -24,6 +24,7 @@ from rest_framework.exceptions import ValidationError
 from apps.audit.services import audit_event_record
 from apps.partners.models import PartnerConnection, Party, Role
 from apps.partners.outbox import outbox_enqueue
+from apps.partners.pull import retire_reason, unlisted_pks
 from apps.partners.selectors import connection_party_or_unknown
 from echargo.ocpi.fields import format_ocpi_datetime
 from echargo.ocpi.routing import ci
@@ -353,20 +354,18 @@ def tariff_retire_unlisted(
     The same deletion as the partner's own DELETE to our Receiver. Tariffs changed since
     `started_at` (a push that crossed the pull) are kept. How many were (or would be) deleted.
     """
-    reason = f"Not listed in a full pull from {connection}"[:100]
-    candidates = Tariff.objects.filter(
-        owner__connection=connection,
-        owner__is_own=False,
-        owner__role=Role.CPO,
-        last_updated__lt=started_at,
-    ).select_related("owner")
-    unlisted = [
-        t
-        for t in candidates
-        if (t.owner.country_code, t.owner.party_id, t.tariff_id_key) not in seen
-    ]
+    reason = retire_reason(connection)
+    unlisted_ids = unlisted_pks(
+        Tariff,
+        connection=connection,
+        role=Role.CPO,
+        started_at=started_at,
+        seen=seen,
+        key_fields=("owner__country_code", "owner__party_id", "tariff_id_key"),
+    )
     if dry_run:
-        return len(unlisted)
+        return len(unlisted_ids)
+    unlisted = Tariff.objects.filter(pk__in=unlisted_ids).select_related("owner").order_by("pk")
     return sum(
         tariff_delete_from_partner(owner=t.owner, tariff_id=t.tariff_id, reason=reason)
         for t in unlisted

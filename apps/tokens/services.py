@@ -25,6 +25,7 @@ from rest_framework.exceptions import ValidationError
 from apps.audit.services import audit_event_record
 from apps.partners.models import PartnerConnection, Party, Role
 from apps.partners.outbox import outbox_enqueue
+from apps.partners.pull import retire_reason, unlisted_pks
 from apps.partners.selectors import connection_party_or_unknown
 from apps.partners.services import partner_client
 from echargo.append_log import append_row
@@ -312,15 +313,16 @@ def token_retire_unlisted(
     again makes the token valid again. Tokens changed since `started_at` (a push that crossed
     the pull) are kept. How many were (or would be) made invalid.
     """
-    reason = f"Not listed in a full pull from {connection}"[:100]
-    candidates = Token.objects.filter(
-        owner__connection=connection,
-        owner__is_own=False,
-        owner__role=Role.EMSP,
+    reason = retire_reason(connection)
+    unlisted = unlisted_pks(
+        Token,
+        connection=connection,
+        role=Role.EMSP,
+        started_at=started_at,
+        seen=seen,
+        key_fields=("country_code", "party_id", "uid_key"),
         valid=True,
-        last_updated__lt=started_at,
-    ).values_list("pk", "country_code", "party_id", "uid_key")
-    unlisted = [pk for pk, *key in candidates if tuple(key) not in seen]
+    )
     if dry_run:
         return len(unlisted)
     tokens = Token.objects.select_related("owner").select_for_update(of=("self",))
