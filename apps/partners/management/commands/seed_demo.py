@@ -1,5 +1,6 @@
 import secrets
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
@@ -33,5 +34,5 @@ class Command(BaseCommand):
             login = "staff / (the password printed when it was first created)"
         self.stdout.write("Demo operator TR*ECH (CPO + eMSP) is ready.")
         self.stdout.write(f"Demo stations in Istanbul and Ankara: {stations} new.")
-        self.stdout.write(f"Admin:        http://127.0.0.1:8000/admin/   login {login}")
+        self.stdout.write(f"Admin:        {settings.OCPI_BASE_URL}/admin/   login {login}")
         self.stdout.write(f"OCPI versions: {versions_url()}")
