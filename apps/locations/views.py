@@ -121,6 +121,25 @@ def _body(request: Request) -> dict[str, Any]:
     return request.data
 
 
+def _check_body_identity(
+    body: dict[str, Any],
+    country_code: str,
+    party_id: str,
+    location_id: str,
+    evse_uid: str | None,
+    connector_id: str | None,
+) -> None:
+    """A PUT/PATCH body names the object of its URL: the Location's owner and id, the EVSE's
+    uid or the Connector's id, where it carries them (2001 otherwise)."""
+    if evse_uid is None:
+        check_body_owner(body, country_code, party_id)
+        check_body_id(body, "id", location_id)
+    elif connector_id is None:
+        check_body_id(body, "uid", evse_uid)
+    else:
+        check_body_id(body, "id", connector_id)
+
+
 class EmspLocationObjectView(APIView):
     """GET / PUT / PATCH a partner CPO's Location, EVSE or Connector as we store it."""
 
@@ -152,19 +171,16 @@ class EmspLocationObjectView(APIView):
     ) -> Response:
         owner = _partner_owner(request, country_code, party_id)
         body = _body(request)
+        _check_body_identity(body, country_code, party_id, location_id, evse_uid, connector_id)
         if evse_uid is None:
-            check_body_owner(body, country_code, party_id)
-            check_body_id(body, "id", location_id)
             outcome = services.location_put_from_partner(
                 owner=owner, data=validated(LocationIn, body)
             )
         elif connector_id is None:
-            check_body_id(body, "uid", evse_uid)
             outcome = services.evse_put_from_partner(
                 owner=owner, location_id=location_id, data=validated(EVSEIn, body)
             )
         else:
-            check_body_id(body, "id", connector_id)
             outcome = services.connector_put_from_partner(
                 owner=owner,
                 location_id=location_id,
@@ -185,13 +201,7 @@ class EmspLocationObjectView(APIView):
     ) -> Response:
         owner = _partner_owner(request, country_code, party_id)
         body = _body(request)
-        if evse_uid is None:
-            check_body_owner(body, country_code, party_id)
-            check_body_id(body, "id", location_id)
-        elif connector_id is None:
-            check_body_id(body, "uid", evse_uid)
-        else:
-            check_body_id(body, "id", connector_id)
+        _check_body_identity(body, country_code, party_id, location_id, evse_uid, connector_id)
         services.object_patch_from_partner(
             owner=owner,
             location_id=location_id,

@@ -21,16 +21,9 @@ from apps.partners.models import OutboxMessage, Party, Role
 from . import selectors, services
 from .models import AuthorizationDecision, Token
 
-_EDITABLE = (
-    "contract_id",
-    "visual_number",
-    "issuer",
-    "group_id",
-    "valid",
-    "whitelist",
-    "language",
-    "default_profile_type",
-)
+# What staff edit in forms and CSV: the fields a change may carry, except the nested
+# energy_contract object, which has no flat form field or CSV column.
+_EDITABLE = tuple(f for f in services.MUTABLE_FIELDS if f != "energy_contract")
 
 
 def _django_error(exc: ValidationError) -> DjangoValidationError:

@@ -41,7 +41,7 @@ from .signals import partner_token_stored
 from .wire import AuthorizationInfoSerializer, TokenSerializer, authorization_info, token_to_ocpi
 
 # Fields a PATCH may carry besides last_updated; country_code/party_id/uid/type are identity.
-_MUTABLE = (
+MUTABLE_FIELDS = (
     "contract_id",
     "visual_number",
     "issuer",
@@ -64,7 +64,7 @@ class UnknownToken(OcpiError):
 
 def _apply(token: Token, data: dict[str, Any], *, replace: bool) -> None:
     """Copy OCPI fields onto the row; a PUT (replace) resets omitted optional fields."""
-    for field in _MUTABLE:
+    for field in MUTABLE_FIELDS:
         if field in data:
             value = data[field]
             setattr(token, field, value if value is not None or field == "energy_contract" else "")
@@ -149,7 +149,7 @@ def token_update_own(
     """Change one of our tokens and push it: PATCH for valid/whitelist, PUT otherwise."""
     if not token.owner.is_own:
         raise ValidationError("Only our own drivers' tokens can be changed here.")
-    unknown = set(changes) - set(_MUTABLE)
+    unknown = set(changes) - set(MUTABLE_FIELDS)
     if unknown:
         raise ValidationError(f"Cannot change {sorted(unknown)}.")
     changed = {k: v for k, v in changes.items() if getattr(token, k) != v}
@@ -282,7 +282,9 @@ def token_patch_from_partner(
         return token
     before = copy.copy(token)
     _apply(
-        token, {k: v for k, v in data.items() if k in (*_MUTABLE, "last_updated")}, replace=False
+        token,
+        {k: v for k, v in data.items() if k in (*MUTABLE_FIELDS, "last_updated")},
+        replace=False,
     )
     token._change_reason = f"PATCH by {connection}"
     token.save()
