@@ -20,7 +20,7 @@ from django.db import connections, models, router
 
 
 @cache
-def _insert_plan(model: type[models.Model]) -> tuple[str, tuple[models.Field, ...]]:
+def insert_plan(model: type[models.Model]) -> tuple[str, tuple[models.Field, ...]]:
     fields = tuple(
         f
         for f in model._meta.concrete_fields
@@ -39,7 +39,7 @@ def append_row(model: type[models.Model], **values: Any) -> None:
     `values` are keyed by attname (`connection_id`, not `connection`). auto_now(_add) fields
     are not filled in: pass them.
     """
-    sql, fields = _insert_plan(model)
+    sql, fields = insert_plan(model)
     alias = router.db_for_write(model)
     connection = connections[alias]
     params = [

@@ -189,6 +189,13 @@ OCPI_TOKEN_KEY = secret("OCPI_TOKEN_KEY", SECRET_KEY)
 OCPI_EXCHANGE_LOG_MAX_REQUEST_BODY = env.int("OCPI_EXCHANGE_LOG_MAX_REQUEST_BODY", default=65_536)
 OCPI_EXCHANGE_LOG_MAX_RESPONSE_BODY = env.int("OCPI_EXCHANGE_LOG_MAX_RESPONSE_BODY", default=4096)
 OCPI_EXCHANGE_LOG_RETENTION_DAYS = env.int("OCPI_EXCHANGE_LOG_RETENTION_DAYS", default=180)
+# Audit log rows (exchange log, authorization decisions) are queued and written by a background
+# thread every this many seconds (echargo/append_batch.py says what that trades); 0 inserts each
+# row at once. SQLite, the demo's database, takes one writer at a time: there rows go at once.
+AUDIT_LOG_FLUSH_SECONDS = env.float(
+    "AUDIT_LOG_FLUSH_SECONDS",
+    default=0.1 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" else 0.0,
+)
 
 # Outbox: a delivery lease longer than any partner call, capped exponential backoff, and how
 # long a message is retried before it is parked as a dead letter (state vs billing messages).

@@ -7,10 +7,9 @@ import logging
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
 
-from echargo.append_log import append_row
+from echargo.append_batch import log_append
 from echargo.ocpi.exchange import Exchange
 
 from .models import AuditEvent, OcpiExchange
@@ -39,8 +38,8 @@ def audit_event_record(
 
 
 def exchange_record(*, exchange: Exchange) -> None:
-    """Store one OCPI exchange (one INSERT: it runs on every partner call, see append_log)."""
-    append_row(
+    """Store one OCPI exchange (queued for the log writer, see echargo/append_batch)."""
+    log_append(
         OcpiExchange,
         created_at=exchange.started_at,
         direction=exchange.direction,
@@ -62,12 +61,7 @@ def exchange_record(*, exchange: Exchange) -> None:
 def exchange_record_from_signal(sender: Any, *, exchange: Exchange, **kwargs: Any) -> None:
     """Listener of echargo.ocpi's exchange_completed; a failure is logged, never raised."""
     try:
-        if transaction.get_connection().in_atomic_block:
-            # A savepoint: a failed insert must not poison the caller's transaction.
-            with transaction.atomic():
-                exchange_record(exchange=exchange)
-        else:
-            exchange_record(exchange=exchange)
+        exchange_record(exchange=exchange)
     except Exception:
         logger.exception("Could not store the OCPI exchange %s", exchange.request_id)
 

@@ -28,7 +28,7 @@ from apps.partners.outbox import outbox_enqueue
 from apps.partners.pull import retire_reason, unlisted_pks
 from apps.partners.selectors import connection_party_or_unknown
 from apps.partners.services import partner_client
-from echargo.append_log import append_row
+from echargo.append_batch import log_append
 from echargo.ocpi.client import OcpiClientError
 from echargo.ocpi.exceptions import OcpiError
 from echargo.ocpi.fields import format_ocpi_datetime
@@ -188,8 +188,8 @@ def _validate(token: Token) -> None:
 
 
 def _decision_record(**values: Any) -> None:
-    """Log one authorization decision: an append-only row per tap, written in one INSERT."""
-    append_row(AuthorizationDecision, created_at=timezone.now(), **values)
+    """Log one authorization decision: an append-only row per tap (see echargo/append_batch)."""
+    log_append(AuthorizationDecision, created_at=timezone.now(), **values)
 
 
 def token_authorize_for_partner(
