@@ -175,7 +175,17 @@ class AppendBatch:
         ]
         try:
             with transaction.atomic(using=self._alias), connection.cursor() as cursor:
-                cursor.executemany(sql, params)
+                if connection.vendor == "postgresql":
+                    # COPY: one statement streams every row, several times cheaper than
+                    # executemany's statement per row (psycopg errors translated as Django's).
+                    with (
+                        connection.wrap_database_errors,
+                        cursor.copy(_copy_sql(self.model)) as copy,
+                    ):
+                        for row_params in params:
+                            copy.write_row(row_params)
+                else:
+                    cursor.executemany(sql, params)
             return len(rows)
         except (OperationalError, InterfaceError) as error:
             raise _Unreachable(rows) from error
@@ -195,6 +205,12 @@ class AppendBatch:
                     "%s log: row refused by the database, dropped", self.model.__name__
                 )
         return stored
+
+
+@cache
+def _copy_sql(model: type[models.Model]) -> str:
+    columns = ", ".join(f'"{f.column}"' for f in insert_plan(model)[1])
+    return f'COPY "{model._meta.db_table}" ({columns}) FROM STDIN'
 
 
 class _Unreachable(Exception):
