@@ -149,6 +149,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["apps.partners.permissions.IsConnectedPartner"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["echargo.ocpi.parsers.OcpiJSONParser"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "echargo.ocpi.negotiation.OcpiContentNegotiation",
     "EXCEPTION_HANDLER": "echargo.ocpi.exceptions.ocpi_exception_handler",
     "UNAUTHENTICATED_USER": None,
     # OCPI numbers are JSON numbers, not strings (see STYLE.md, trap 3).

@@ -27,6 +27,13 @@ def test_versions_answers_with_success_envelope(api, bosphorus, our_parties):
     assert body["data"] == [{"version": "2.2.1", "url": settings.OCPI_BASE_URL + "/ocpi/2.2.1"}]
 
 
+@pytest.mark.parametrize("accept", ["text/html", "application/xml", "*/*", "text/plain"])
+def test_any_accept_header_gets_the_json_envelope(api, bosphorus, our_parties, accept):
+    # OCPI is JSON only; a partner with an odd Accept header gets JSON, not a 406.
+    response = api.as_token("bosphorus-token").get("/ocpi/versions", HTTP_ACCEPT=accept)
+    assert_envelope(response, 200, 1000)
+
+
 def test_unknown_route_is_404_envelope_even_without_token(api):
     assert_envelope(api.get("/ocpi/2.2.1/nonsense"), 404, 2000)
     assert_envelope(api.as_token("whatever").post("/ocpi/x/y/z", {}, format="json"), 404, 2000)
