@@ -104,6 +104,20 @@ class Gunicorn:
 RequestSpec = tuple[str, str, bytes | None, dict[str, str]]
 
 
+def host_pace_ms() -> float:
+    """Milliseconds a fixed pure-Python loop takes now: a reading of the machine's own speed.
+
+    On a shared virtual machine the same loop takes from 1x to 2x as long from one minute to the
+    next (neighbours on the host); printed beside each run, it tells a slow run of the code from
+    a run on a slow machine.
+    """
+    started = time.perf_counter()
+    total = 0
+    for n in range(1_000_000):
+        total += n
+    return (time.perf_counter() - started) * 1000
+
+
 def drive(
     call: Callable[[int, int], None],
     *,
@@ -127,6 +141,7 @@ def drive(
     # pause would be counted as the server's latency. Objects alive now are left out of it.
     gc.collect()
     gc.freeze()
+    pace = host_pace_ms()
     deadline = time.monotonic() + max_seconds
     interval = clients / rate if rate else 0.0
     started = time.perf_counter()
@@ -160,6 +175,7 @@ def drive(
         "rps": len(latencies) / elapsed,
         "p50": statistics.median(latencies),
         "p99": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))],
+        "pace_ms": pace,
     }
 
 
@@ -212,7 +228,15 @@ def median_of(runs: list[dict[str, float]]) -> dict[str, float]:
 def print_figures(label: str, figures: dict[str, float], runs: list[dict] | None = None) -> None:
     detail = ""
     if runs:
-        detail = " [runs: " + ", ".join(f"{r['rps']:.0f}/s p99 {r['p99']:.1f}" for r in runs) + "]"
+        detail = (
+            " [runs: "
+            + ", ".join(
+                f"{r['rps']:.0f}/s p99 {r['p99']:.1f}"
+                + (f" pace {r['pace_ms']:.0f}" if "pace_ms" in r else "")
+                for r in runs
+            )
+            + "]"
+        )
     print(
         f"{label}: {figures['rps']:.0f} requests/s, p50 {figures['p50']:.1f} ms, "
         f"p99 {figures['p99']:.1f} ms ({figures['requests']:.0f} requests){detail}",
