@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from rest_framework import serializers
 
-from echargo.ocpi.enums import ImageCategory, TokenType
+from echargo.ocpi.enums import TokenType
 from echargo.ocpi.fields import (
     CiStringField,
     OcpiDateTimeField,
@@ -25,8 +25,10 @@ from echargo.ocpi.fields import (
 )
 from echargo.ocpi.routing import ci
 from echargo.ocpi.wire import (
+    BusinessDetailsSerializer,
     DisplayTextSerializer,
     EnergyMixSerializer,
+    ImageSerializer,
     OcpiObjectSerializer,
     UrlField,
     many,
@@ -122,21 +124,6 @@ class GeoLocationSerializer(serializers.Serializer):
 
 class AdditionalGeoLocationSerializer(GeoLocationSerializer):
     name = optional(DisplayTextSerializer)
-
-
-class ImageSerializer(serializers.Serializer):
-    url = UrlField()
-    thumbnail = optional(UrlField, allow_blank=True)
-    category = serializers.ChoiceField(choices=ImageCategory.choices)
-    type = CiStringField(4)
-    width = optional(serializers.IntegerField, min_value=0, max_value=99999)
-    height = optional(serializers.IntegerField, min_value=0, max_value=99999)
-
-
-class BusinessDetailsSerializer(serializers.Serializer):
-    name = OcpiStringField(100)
-    website = optional(UrlField, allow_blank=True)
-    logo = optional(ImageSerializer)
 
 
 _LOCAL_TIME = r"^([0-1][0-9]|2[0-3]):[0-5][0-9]$"

@@ -7,28 +7,13 @@ from typing import Any
 
 from rest_framework import serializers
 
-from echargo.ocpi.enums import ImageCategory
 from echargo.ocpi.fields import CiStringField, OcpiStringField
+from echargo.ocpi.wire import BusinessDetailsSerializer
 
 from .models import Role
 
 # Credentials token: printable, non-whitespace ASCII (OCPI 2.2.1 d2, U+0021..U+007E).
 _TOKEN_CHARS = re.compile(r"^[\x21-\x7e]+$")
-
-
-class ImageSerializer(serializers.Serializer):
-    url = OcpiStringField(max_length=255)
-    thumbnail = OcpiStringField(max_length=255, required=False, allow_null=True)
-    category = serializers.ChoiceField(choices=ImageCategory.choices)
-    type = CiStringField(max_length=4)
-    width = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=99999)
-    height = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=99999)
-
-
-class BusinessDetailsSerializer(serializers.Serializer):
-    name = OcpiStringField(max_length=100)
-    website = OcpiStringField(max_length=255, required=False, allow_null=True)
-    logo = ImageSerializer(required=False, allow_null=True)
 
 
 class CredentialsRoleSerializer(serializers.Serializer):

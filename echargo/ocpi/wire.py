@@ -1,7 +1,8 @@
 """OCPI 2.2.1 classes that more than one module puts on the wire, and the cardinality helpers.
 
-EnergyMix and its parts are specified in mod_locations and reused by mod_tariffs; DisplayText
-and URL are types.asciidoc. The modules' own objects stay in their apps' `wire.py`.
+EnergyMix and its parts are specified in mod_locations and reused by mod_tariffs; Image and
+BusinessDetails are specified in mod_locations and reused by credentials; DisplayText and URL
+are types.asciidoc. The modules' own objects stay in their apps' `wire.py`.
 """
 
 from __future__ import annotations
@@ -11,8 +12,8 @@ from typing import Any
 
 from rest_framework import serializers
 
-from echargo.ocpi.enums import EnergySourceCategory, EnvironmentalImpactCategory
-from echargo.ocpi.fields import OcpiNumberField, OcpiStringField
+from echargo.ocpi.enums import EnergySourceCategory, EnvironmentalImpactCategory, ImageCategory
+from echargo.ocpi.fields import CiStringField, OcpiNumberField, OcpiStringField
 
 # --- Cardinalities -----------------------------------------------------------------------------
 
@@ -52,6 +53,21 @@ class UrlField(serializers.URLField):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(max_length=255, **kwargs)
+
+
+class ImageSerializer(serializers.Serializer):
+    url = UrlField()
+    thumbnail = optional(UrlField, allow_blank=True)
+    category = serializers.ChoiceField(choices=ImageCategory.choices)
+    type = CiStringField(4)
+    width = optional(serializers.IntegerField, min_value=0, max_value=99999)
+    height = optional(serializers.IntegerField, min_value=0, max_value=99999)
+
+
+class BusinessDetailsSerializer(serializers.Serializer):
+    name = OcpiStringField(100)
+    website = optional(UrlField, allow_blank=True)
+    logo = optional(ImageSerializer)
 
 
 class DisplayTextSerializer(OcpiObjectSerializer):

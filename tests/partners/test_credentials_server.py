@@ -218,3 +218,26 @@ def test_version_details_list_credentials_once_as_sender(api, invited):
             "url": data["endpoints"][0]["url"].split("/ocpi/")[0] + "/ocpi/2.2.1/credentials",
         }
     ]
+
+
+@pytest.mark.parametrize(
+    ("details", "field"),
+    [
+        ({"name": "Partner B.V.", "website": "partner dot example"}, "website"),
+        (
+            {
+                "name": "Partner B.V.",
+                "logo": {"url": "not a url", "category": "OPERATOR", "type": "png"},
+            },
+            "url",
+        ),
+    ],
+)
+def test_business_details_are_checked_as_locations_check_them(api, invited, details, field):
+    # One BusinessDetails/Image for credentials and locations: URLs must be URLs (OCPI 2.2.1).
+    _, token_a = invited
+    claim = credentials()
+    claim["roles"][0]["business_details"] = details
+    body = api.as_token(token_a).post("/ocpi/2.2.1/credentials", claim, format="json").json()
+    assert body["status_code"] == 2001
+    assert field in body["status_message"]
