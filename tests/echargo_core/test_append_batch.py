@@ -152,6 +152,17 @@ def test_a_full_queue_drops_the_oldest_rows_and_says_so(batch, caplog):
     ]
 
 
+def test_a_celery_pool_process_writes_queued_rows_as_it_shuts_down(batch):
+    # Pool processes leave through os._exit (no atexit); echargo.celery flushes on this signal.
+    from celery.signals import worker_process_shutdown
+
+    import echargo.celery  # noqa: F401 (connects the receiver, as the worker's -A echargo does)
+
+    batch().add(**decision("POOL"))
+    worker_process_shutdown.send(sender=None, pid=os.getpid(), exitcode=0)
+    assert AuthorizationDecision.objects.filter(uid="POOL").exists()
+
+
 @on_postgresql
 def test_gunicorn_writes_the_queued_exchange_log_when_it_stops():
     """A worker stopped the normal way (deploy, restart) writes its queued rows first."""
