@@ -87,6 +87,17 @@ class AppendBatch:
         self._thread: threading.Thread | None = None
         self._pid = os.getpid()
         _batches.add(self)
+        os.register_at_fork(after_in_child=self._after_fork)
+
+    def _after_fork(self) -> None:
+        # A forked child (Celery's pool) inherits the parent's queue, no thread, and perhaps a
+        # lock held by the parent's writer at the fork: the parent writes its own rows, the
+        # child starts afresh.
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._rows = deque()
+        self._dropped = 0
+        self._thread, self._pid = None, os.getpid()
 
     def add(self, **values: Any) -> None:
         """Queue one row (keyed by attname, as `append_row`); never waits on the database."""
@@ -94,11 +105,6 @@ class AppendBatch:
         if unknown:
             raise TypeError(f"Unknown {self.model.__name__} fields: {', '.join(sorted(unknown))}")
         with self._lock:
-            if self._pid != os.getpid():
-                # A forked child (Celery's pool) inherits the parent's queue and no thread:
-                # the parent writes its own rows, the child starts afresh.
-                self._rows.clear()
-                self._thread, self._pid = None, os.getpid()
             if len(self._rows) >= self.max_rows:
                 self._rows.popleft()
                 self._dropped += 1
