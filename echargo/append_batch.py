@@ -85,9 +85,7 @@ class AppendBatch:
         self._stopping = False
         self._dropped = 0
         self._thread: threading.Thread | None = None
-        self._pid = os.getpid()
         _batches.add(self)
-        os.register_at_fork(after_in_child=self._after_fork)
 
     def _after_fork(self) -> None:
         # A forked child (Celery's pool) inherits the parent's queue, no thread, and perhaps a
@@ -97,7 +95,8 @@ class AppendBatch:
         self._wake = threading.Event()
         self._rows = deque()
         self._dropped = 0
-        self._thread, self._pid = None, os.getpid()
+        self._stopping = False
+        self._thread = None
 
     def add(self, **values: Any) -> None:
         """Queue one row (keyed by attname, as `append_row`); never waits on the database."""
@@ -139,11 +138,15 @@ class AppendBatch:
             return len(rows) - len(away.rows)
 
     def stop(self) -> None:
-        """Stop the thread after a last flush (tests; processes exit through `flush_all`)."""
+        """Let the thread finish the write it is in, then write the rest here. A later `add`
+        starts a new thread."""
         self._stopping = True
         self._wake.set()
         if self._thread is not None and self._thread.is_alive():
             self._thread.join(timeout=10)
+        with self._lock:
+            self._thread = None
+            self._wake = threading.Event()
         self.flush()
 
     @property
@@ -228,13 +231,19 @@ class _Unreachable(Exception):
 
 
 def flush_all() -> None:
-    """Write what every batch of this process still holds (at exit, on pool shutdown)."""
+    """Write what every batch of this process still holds (at exit, on pool shutdown): each
+    writer thread first finishes the write it is in, which a process exit would cut short."""
     for batch in list(_batches):
-        if batch._pid == os.getpid():
-            try:
-                batch.flush()
-            except Exception:
-                logger.exception("%s log: last flush failed", batch.model.__name__)
+        try:
+            batch.stop()
+        except Exception:
+            logger.exception("%s log: last flush failed", batch.model.__name__)
+
+
+def _after_fork_in_child() -> None:
+    for batch in list(_batches):
+        batch._after_fork()
 
 
 atexit.register(flush_all)
+os.register_at_fork(after_in_child=_after_fork_in_child)
