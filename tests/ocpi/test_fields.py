@@ -15,6 +15,13 @@ def test_datetime_is_written_in_utc_with_z_and_milliseconds():
     assert format_ocpi_datetime(value) == "2026-02-15T10:00:00.123Z"
 
 
+def test_fractions_are_cut_to_milliseconds_never_rounded_up_a_second():
+    value = dt.datetime(2026, 2, 15, 10, 0, 59, 999999, tzinfo=dt.UTC)
+    assert format_ocpi_datetime(value) == "2026-02-15T10:00:59.999Z"
+    value = dt.datetime(2026, 2, 15, 10, 0, 59, 999, tzinfo=dt.UTC)  # under a millisecond
+    assert format_ocpi_datetime(value) == "2026-02-15T10:00:59.000Z"
+
+
 def test_whole_seconds_have_no_fraction():
     assert (
         format_ocpi_datetime(dt.datetime(2026, 2, 15, 10, tzinfo=dt.UTC)) == "2026-02-15T10:00:00Z"
