@@ -34,6 +34,16 @@ def test_any_accept_header_gets_the_json_envelope(api, bosphorus, our_parties, a
     assert_envelope(response, 200, 1000)
 
 
+def test_answers_carry_their_content_length(api, bosphorus, our_parties):
+    # Not chunked: partners' HTTP clients (and our server) do less work with a known length.
+    for response in (
+        api.as_token("bosphorus-token").get("/ocpi/versions"),
+        api.as_token(None).get("/ocpi/versions"),
+        api.get("/ocpi/2.2.1/nonsense"),
+    ):
+        assert response["Content-Length"] == str(len(response.content))
+
+
 def test_unknown_route_is_404_envelope_even_without_token(api):
     assert_envelope(api.get("/ocpi/2.2.1/nonsense"), 404, 2000)
     assert_envelope(api.as_token("whatever").post("/ocpi/x/y/z", {}, format="json"), 404, 2000)
