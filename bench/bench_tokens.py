@@ -22,6 +22,7 @@ import os
 import random
 import sys
 import time
+import uuid
 
 from bench.common import Gunicorn, bench_database, drive, median_of, print_figures, run_load
 
@@ -120,7 +121,13 @@ def bench_emsp_authorize(database_url: str) -> None:
             "POST",
             f"/ocpi/emsp/2.2.1/tokens/{uid}/authorize?type=RFID",
             b'{"location_id": "LOC1"}',
-            {"Authorization": header, "Content-Type": "application/json"},
+            {
+                "Authorization": header,
+                "Content-Type": "application/json",
+                # Random ids, as a partner CPO sends them (OCPI 2.2.1 requires both headers).
+                "X-Request-ID": str(uuid.uuid4()),
+                "X-Correlation-ID": str(uuid.uuid4()),
+            },
         )
 
     server = Gunicorn(database_url)

@@ -124,12 +124,18 @@ class AuthorizationDecision(models.Model):
     evse_uids = models.JSONField(default=list, blank=True)
     allowed = models.CharField(max_length=12, choices=AllowedType.choices, blank=True)
     source = models.CharField(max_length=12, choices=Source.choices)
-    authorization_reference = models.CharField(max_length=36, blank=True, db_index=True)
+    authorization_reference = models.CharField(max_length=36, blank=True)
     latency_ms = models.FloatField()
     detail = models.CharField(max_length=255, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-pk"]
+        indexes = [
+            # Found by exact value only (admin search "=", a session naming it): a plain index.
+            # db_index on a CharField would add a second, LIKE-pattern index on PostgreSQL, and
+            # each random-looking key costs a page write per insert after a checkpoint.
+            models.Index(fields=["authorization_reference"], name="decision_reference"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.side} {self.uid}: {self.allowed or 'unknown'} ({self.source})"

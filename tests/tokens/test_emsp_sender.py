@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import time
 
 import pytest
 from django.db import connection
@@ -75,6 +77,22 @@ def test_authorize_known_token_is_allowed_with_a_reference_we_keep(api, hub, our
     assert decision.authorization_reference == data["authorization_reference"]
     assert decision.connection == hub
     assert len(data["authorization_reference"]) <= 36
+
+
+def test_authorization_references_are_unique_and_follow_the_clock(api, hub, our_emsp):
+    TokenFactory(owner=our_emsp, uid="CARD0001")
+    before_ms = time.time_ns() // 1_000_000
+    references = [
+        api.as_token("hub-token")
+        .post(AUTHORIZE.format(uid="CARD0001") + "?type=RFID", {}, format="json")
+        .json()["data"]["authorization_reference"]
+        for _ in range(3)
+    ]
+    assert len(set(references)) == 3
+    for reference in references:
+        assert re.fullmatch(r"[0-9a-f]{32}", reference)
+        # Leading milliseconds: new references go to the end of the index, not all over it.
+        assert before_ms <= int(reference[:12], 16) <= time.time_ns() // 1_000_000
 
 
 def test_authorize_blocked_token_answers_blocked_with_1000(api, hub, our_emsp):
