@@ -54,10 +54,12 @@ def log_append(model: type[models.Model], **values: Any) -> None:
     batch = _batch_of(model)
     if batch is not None:
         batch.add(**values)
-    elif transaction.get_connection(router.db_for_write(model)).in_atomic_block:
+        return
+    alias = router.db_for_write(model)
+    if transaction.get_connection(alias).in_atomic_block:
         # A savepoint: a failed insert, which a caller may swallow, must not poison the
         # caller's transaction.
-        with transaction.atomic(using=router.db_for_write(model)):
+        with transaction.atomic(using=alias):
             append_row(model, **values)
     else:
         append_row(model, **values)
