@@ -7,14 +7,13 @@ import binascii
 from functools import cache, cached_property
 
 from django.db import connection as db_connection
-from django.db.models import Field
 from django.utils import timezone
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.request import Request
 
 from echargo.ocpi.routing import party_key
-from echargo.sql_rows import instance_from_row, select_list
+from echargo.sql_rows import RowReader, instances_from_row
 
 from .models import AccessToken, PartnerConnection
 from .token_vault import token_hash
@@ -71,18 +70,20 @@ _TOKEN_FIELDS = ("id", "connection_id", "kind", "expires_at")
 
 
 @cache
-def _token_lookup() -> tuple[str, list[Field], list[Field]]:
-    """The lookup SQL and the fields its columns carry, token first, in model field order."""
-    token_fields = [f for f in AccessToken._meta.concrete_fields if f.attname in _TOKEN_FIELDS]
-    connection_fields = list(PartnerConnection._meta.concrete_fields)
+def _token_lookup() -> tuple[str, RowReader, RowReader]:
+    """The lookup SQL and the readers of its columns: the token's, then its connection's."""
+    token = RowReader(
+        AccessToken, [f for f in AccessToken._meta.concrete_fields if f.attname in _TOKEN_FIELDS]
+    )
+    connection = RowReader(PartnerConnection)
     # Only model metadata goes into the string; the token hashes are bound parameters.
     sql = (
-        f"SELECT {select_list('t', token_fields)}, {select_list('c', connection_fields)}"  # noqa: S608
+        f"SELECT {token.select_list('t')}, {connection.select_list('c')}"  # noqa: S608
         f' FROM "{AccessToken._meta.db_table}" t'
         f' JOIN "{PartnerConnection._meta.db_table}" c ON c.id = t.connection_id'
         " WHERE t.token_hash IN (%s, %s) ORDER BY t.created_at DESC, t.id DESC LIMIT 1"
     )
-    return sql, token_fields, connection_fields
+    return sql, token, connection
 
 
 def _token_with_connection(hashes: list[str]) -> AccessToken | None:
@@ -91,15 +92,13 @@ def _token_with_connection(hashes: list[str]) -> AccessToken | None:
     Every partner request runs it: written as SQL because compiling the equivalent
     select_related queryset cost four times the query itself.
     """
-    sql, token_fields, connection_fields = _token_lookup()
+    sql, *readers = _token_lookup()
     with db_connection.cursor() as cursor:
         cursor.execute(sql, (hashes * 2)[:2])  # one statement shape for one or two candidates
         row = cursor.fetchone()
     if row is None:
         return None
-    split = len(token_fields)
-    token = instance_from_row(AccessToken, token_fields, row[:split])
-    token.connection = instance_from_row(PartnerConnection, connection_fields, row[split:])
+    token, token.connection = instances_from_row(readers, row)
     return token
 
 

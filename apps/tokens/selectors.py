@@ -7,11 +7,11 @@ from functools import cache
 from typing import Any
 
 from django.db import connection
-from django.db.models import Avg, Count, Field, Max, Q, QuerySet
+from django.db.models import Avg, Count, Max, Q, QuerySet
 
 from apps.partners.models import PartnerConnection, Party, Role
 from echargo.ocpi.routing import ci
-from echargo.sql_rows import instance_from_row, select_list
+from echargo.sql_rows import RowReader, instances_from_row
 
 from .models import AuthorizationDecision, Token
 
@@ -22,14 +22,14 @@ def token_list_own() -> QuerySet[Token]:
 
 
 @cache
-def _own_tap_lookup() -> tuple[str, list[Field]]:
-    fields = list(Token._meta.concrete_fields)
+def _own_tap_lookup() -> tuple[str, RowReader]:
+    token = RowReader(Token)
     sql = (
-        f"SELECT {select_list('t', fields)} FROM {Token._meta.db_table} t"  # noqa: S608
+        f"SELECT {token.select_list('t')} FROM {Token._meta.db_table} t"  # noqa: S608
         f" JOIN {Party._meta.db_table} p ON p.id = t.owner_id"
         " WHERE t.uid_key = %s AND t.type = %s AND p.is_own AND p.role = 'EMSP' LIMIT 1"
     )
-    return sql, fields
+    return sql, token
 
 
 def token_own_for_tap(*, uid: str, type: str) -> Token | None:
@@ -38,46 +38,42 @@ def token_own_for_tap(*, uid: str, type: str) -> Token | None:
     Written as SQL because it runs on every authorization a partner asks of us; the ORM's
     query compilation costs more than the index lookup itself.
     """
-    sql, fields = _own_tap_lookup()
+    sql, token = _own_tap_lookup()
     with connection.cursor() as cursor:
         cursor.execute(sql, [ci(uid), type])
         row = cursor.fetchone()
-    return None if row is None else instance_from_row(Token, fields, row)
+    return None if row is None else token.instance(row)
 
 
 @cache
-def _partner_tap_lookup() -> tuple[str, list[Field], list[Field], list[Field]]:
-    token_fields = list(Token._meta.concrete_fields)
-    party_fields = list(Party._meta.concrete_fields)
-    connection_fields = list(PartnerConnection._meta.concrete_fields)
+def _partner_tap_lookup() -> tuple[str, RowReader, RowReader, RowReader]:
+    token, party, partner = RowReader(Token), RowReader(Party), RowReader(PartnerConnection)
     sql = (
-        f"SELECT {select_list('t', token_fields)}, {select_list('p', party_fields)}, "  # noqa: S608
-        f"{select_list('c', connection_fields)} FROM {Token._meta.db_table} t"
+        f"SELECT {token.select_list('t')}, {party.select_list('p')}, "  # noqa: S608
+        f"{partner.select_list('c')} FROM {Token._meta.db_table} t"
         f" JOIN {Party._meta.db_table} p ON p.id = t.owner_id"
         f" LEFT JOIN {PartnerConnection._meta.db_table} c ON c.id = p.connection_id"
         " WHERE t.uid_key = %s AND t.type = %s AND NOT p.is_own"
         " ORDER BY t.last_updated DESC, t.id DESC LIMIT 1"
     )
-    return sql, token_fields, party_fields, connection_fields
+    return sql, token, party, partner
 
 
 def token_partner_for_tap(*, uid: str, type: str) -> Token | None:
     """A partner's token as a tap at our station presents it (newest if two eMSPs share a uid),
     with its owner party and the party's connection: one indexed lookup, as SQL (see
     token_own_for_tap)."""
-    sql, token_fields, party_fields, connection_fields = _partner_tap_lookup()
+    sql, token_reader, party_reader, connection_reader = _partner_tap_lookup()
     with connection.cursor() as cursor:
         cursor.execute(sql, [ci(uid), type])
         row = cursor.fetchone()
     if row is None:
         return None
-    party_at, connection_at = len(token_fields), len(token_fields) + len(party_fields)
-    token = instance_from_row(Token, token_fields, row[:party_at])
-    owner = instance_from_row(Party, party_fields, row[party_at:connection_at])
+    split = len(row) - connection_reader.width
+    token, owner = instances_from_row((token_reader, party_reader), row[:split])
+    # A party without a connection (LEFT JOIN): its columns are all NULL, not a connection.
     owner.connection = (
-        None
-        if owner.connection_id is None
-        else instance_from_row(PartnerConnection, connection_fields, row[connection_at:])
+        None if owner.connection_id is None else connection_reader.instance(row[split:])
     )
     token.owner = owner
     return token
