@@ -24,7 +24,14 @@ import os
 import random
 import sys
 
-from bench.common import Gunicorn, bench_database, median_of, print_figures, run_load
+from bench.common import (
+    Gunicorn,
+    bench_database,
+    median_of,
+    print_figures,
+    run_load,
+    server_cpu_meters,
+)
 
 TOKEN = "bench-partner-token-0123456789"  # noqa: S105 (a throwaway bench database)
 LIST_TARGET_RPS, LIST_TARGET_P99_MS = 300, 50.0
@@ -224,8 +231,9 @@ def main() -> None:
         return "GET", "/ocpi/versions", None, header
 
     def measure(label: str, make_request, rate: float | None = None) -> dict[str, float]:
+        cpu = server_cpu_meters(server)
         runs = [
-            run_load(port=server.port, make_request=make_request, rate=rate, **per_client)
+            run_load(port=server.port, make_request=make_request, rate=rate, cpu=cpu, **per_client)
             for _ in range(args.runs)
         ]
         figures = median_of(runs)

@@ -7,7 +7,9 @@
 
 Each is measured twice, 5 runs each: as fast as answers come back (closed loop: the capacity),
 and paced at the target's 500/s (open loop, latency counted from each request's scheduled
-time). Prints requests/s, p50 and p99 (median of the runs, each run listed).
+time). Prints requests/s, p50 and p99 (median of the runs, each run listed), and the CPU each
+request cost the web server, PostgreSQL and the load generator: unlike latency, that does not
+grow with queueing, so it compares code on a noisy machine (read it beside each run's `pace`).
 Target: >= 500/s, and p99 <= 15 ms at that rate.
 
 Run: .venv/bin/python -m bench.bench_tokens   (BENCH_TOKENS=1000000 by default;
@@ -24,7 +26,17 @@ import sys
 import time
 import uuid
 
-from bench.common import Gunicorn, bench_database, drive, median_of, print_figures, run_load
+from bench.common import (
+    Gunicorn,
+    bench_database,
+    cpu_seconds,
+    drive,
+    median_of,
+    postgres_pids,
+    print_figures,
+    run_load,
+    server_cpu_meters,
+)
 
 TOKENS = int(os.environ.get("BENCH_TOKENS", "1000000"))
 PARTNER_TOKENS = 10_000
@@ -137,16 +149,10 @@ def bench_emsp_authorize(database_url: str) -> None:
         # prepared (psycopg prepares on the 5th run of a statement), so runs measure the steady
         # state rather than start-up.
         run_load(port=server.port, make_request=request, clients=CLIENTS, requests_per_client=200)
-        capacity = [
-            run_load(port=server.port, make_request=request, clients=CLIENTS, **PER_RUN)
-            for _ in range(RUNS)
-        ]
-        paced = [
-            run_load(
-                port=server.port, make_request=request, clients=CLIENTS, rate=TARGET_RPS, **PER_RUN
-            )
-            for _ in range(RUNS)
-        ]
+        load = {"port": server.port, "make_request": request, "clients": CLIENTS, **PER_RUN}
+        cpu = server_cpu_meters(server)
+        capacity = [run_load(**load, cpu=cpu) for _ in range(RUNS)]
+        paced = [run_load(**load, rate=TARGET_RPS, cpu=cpu) for _ in range(RUNS)]
     finally:
         server.stop()
     report(label, capacity, paced)
@@ -164,8 +170,12 @@ def bench_cpo_local_decision() -> None:
         token_authorize_at_station(uid=uid, location_id="TR-IST-001")
 
     drive(tap, clients=CLIENTS, calls_per_client=50)  # warm-up: a connection per thread
-    capacity = [drive(tap, clients=CLIENTS, **CALLS_PER_RUN) for _ in range(RUNS)]
-    paced = [drive(tap, clients=CLIENTS, rate=TARGET_RPS, **CALLS_PER_RUN) for _ in range(RUNS)]
+    # The decision runs in this process: its CPU is the decision's plus the driving threads'.
+    cpu = {"process": time.process_time, "db": lambda: cpu_seconds(postgres_pids())}
+    capacity = [drive(tap, clients=CLIENTS, cpu=cpu, **CALLS_PER_RUN) for _ in range(RUNS)]
+    paced = [
+        drive(tap, clients=CLIENTS, rate=TARGET_RPS, cpu=cpu, **CALLS_PER_RUN) for _ in range(RUNS)
+    ]
     connection.close()
     report(f"CPO local decision, whitelist ALWAYS (in-process, {CLIENTS} threads", capacity, paced)
 

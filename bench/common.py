@@ -4,7 +4,6 @@ bounded load generator on loopback that prints requests/s, p50 and p99."""
 from __future__ import annotations
 
 import gc
-import http.client
 import os
 import socket
 import statistics
@@ -16,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from bench.load_client import LoadClient
 from tests.peer import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -104,6 +104,62 @@ class Gunicorn:
 RequestSpec = tuple[str, str, bytes | None, dict[str, str]]
 
 
+def _stat_fields(pid: int) -> list[str] | None:
+    """/proc/<pid>/stat after the command name (which may hold spaces), None once it exited."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rpartition(")")[2].split()
+    except OSError:
+        return None
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU seconds the processes have used so far (Linux /proc)."""
+    ticks = 0
+    for pid in pids:
+        fields = _stat_fields(pid)
+        if fields:
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def process_tree(root: int) -> list[int]:
+    """`root` and its child processes (gunicorn's master and its workers)."""
+    pids = [root]
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and (fields := _stat_fields(int(entry))) and int(fields[1]) == root:
+            pids.append(int(entry))
+    return pids
+
+
+def postgres_pids() -> list[int]:
+    """The local PostgreSQL server's processes: the backends serving the benchmark and the
+    background writers whose work it causes (WAL, checkpoints)."""
+    pids = []
+    for entry in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{entry}/comm") as comm:
+                if entry.isdigit() and comm.read().strip() == "postgres":
+                    pids.append(int(entry))
+        except OSError:
+            continue
+    return pids
+
+
+CpuMeters = dict[str, Callable[[], float]]
+
+
+def server_cpu_meters(server: Gunicorn) -> CpuMeters:
+    """CPU seconds of the web server, of PostgreSQL and of this load generator, read before and
+    after a run: CPU per request, unlike latency, does not grow with queueing, so it tells
+    whether a change made requests cheaper even on a noisy machine (read it beside `pace`)."""
+    return {
+        "web": lambda: cpu_seconds(process_tree(server.process.pid)),
+        "db": lambda: cpu_seconds(postgres_pids()),
+        "load": time.process_time,
+    }
+
+
 def host_pace_ms() -> float:
     """Milliseconds a fixed pure-Python loop takes now: a reading of the machine's own speed.
 
@@ -125,6 +181,7 @@ def drive(
     calls_per_client: int = 500,
     max_seconds: float = 60.0,
     rate: float | None = None,
+    cpu: CpuMeters | None = None,
 ) -> dict[str, float]:
     """Run `call(client, n)` from `clients` threads, each up to `calls_per_client` times
     (bounded in time too); returns calls/s ("rps"), p50 and p99 in ms.
@@ -133,6 +190,7 @@ def drive(
     figure is the capacity). With `rate` the clients together start `rate` calls/s on a fixed
     schedule (open loop, as chargers and partners do) and a latency counts from the call's
     scheduled time, so time spent queued behind a slow answer is not hidden.
+    With `cpu` meters, each one's CPU milliseconds per call are added ("<name>_cpu_ms").
     """
     latencies: list[float] = []
     lock = threading.Lock()
@@ -144,6 +202,7 @@ def drive(
     pace = host_pace_ms()
     deadline = time.monotonic() + max_seconds
     interval = clients / rate if rate else 0.0
+    cpu_before = {name: read() for name, read in (cpu or {}).items()}
     started = time.perf_counter()
 
     def client(index: int) -> None:
@@ -170,13 +229,16 @@ def drive(
         thread.join()
     elapsed = time.perf_counter() - started
     latencies.sort()
-    return {
+    figures = {
         "requests": len(latencies),
         "rps": len(latencies) / elapsed,
         "p50": statistics.median(latencies),
         "p99": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))],
         "pace_ms": pace,
     }
+    for name, read in (cpu or {}).items():
+        figures[f"{name}_cpu_ms"] = (read() - cpu_before[name]) * 1000 / len(latencies)
+    return figures
 
 
 def run_load(
@@ -188,21 +250,17 @@ def run_load(
     max_seconds: float = 60.0,
     expect_status: tuple[int, ...] = (200,),
     rate: float | None = None,
+    cpu: CpuMeters | None = None,
 ) -> dict[str, float]:
     """HTTP load on loopback through `drive`: one keep-alive connection per client."""
     errors: list[str] = []
-    connections = [
-        http.client.HTTPConnection("127.0.0.1", port, timeout=10) for _ in range(clients)
-    ]
+    connections = [LoadClient("127.0.0.1", port) for _ in range(clients)]
 
     def call(client: int, n: int) -> None:
         method, path, body, headers = make_request(client * requests_per_client + n)
-        conn = connections[client]
-        conn.request(method, path, body=body, headers=headers)
-        response = conn.getresponse()
-        content = response.read()
-        if response.status not in expect_status:
-            errors.append(f"{method} {path} -> {response.status} {content[:200]!r}")
+        status, _, content = connections[client].request(method, path, body, headers)
+        if status not in expect_status:
+            errors.append(f"{method} {path} -> {status} {content[:200]!r}")
 
     try:
         figures = drive(
@@ -211,6 +269,7 @@ def run_load(
             calls_per_client=requests_per_client,
             max_seconds=max_seconds,
             rate=rate,
+            cpu=cpu,
         )
     finally:
         for conn in connections:
@@ -237,8 +296,15 @@ def print_figures(label: str, figures: dict[str, float], runs: list[dict] | None
             )
             + "]"
         )
+    cpu = ", ".join(
+        f"{key.removesuffix('_cpu_ms')} {value:.2f}"
+        for key, value in figures.items()
+        if key.endswith("_cpu_ms")
+    )
     print(
         f"{label}: {figures['rps']:.0f} requests/s, p50 {figures['p50']:.1f} ms, "
-        f"p99 {figures['p99']:.1f} ms ({figures['requests']:.0f} requests){detail}",
+        f"p99 {figures['p99']:.1f} ms ({figures['requests']:.0f} requests)"
+        + (f", CPU ms per request: {cpu}" if cpu else "")
+        + detail,
         flush=True,
     )
