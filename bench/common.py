@@ -114,12 +114,14 @@ def _stat_fields(pid: int) -> list[str] | None:
 
 
 def cpu_seconds(pids: list[int]) -> float:
-    """User + system CPU seconds the processes have used so far (Linux /proc)."""
+    """User + system CPU seconds the processes, and the children they have reaped, have used so
+    far (Linux /proc). The reaped children count because PostgreSQL backends end when their
+    connection closes: their CPU moves to the postmaster's tally instead of vanishing."""
     ticks = 0
     for pid in pids:
         fields = _stat_fields(pid)
         if fields:
-            ticks += int(fields[11]) + int(fields[12])  # utime, stime
+            ticks += sum(int(field) for field in fields[11:15])  # utime stime cutime cstime
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
