@@ -47,7 +47,8 @@ class RowReader:
 
     def select_list(self, alias: str) -> str:
         """`alias."column", ...` of this reader's fields, to put in a SELECT."""
-        return select_list(alias, self.fields)
+        # Only model metadata goes into it: values stay bound parameters of the query.
+        return ", ".join(f'{alias}."{f.column}"' for f in self.fields)
 
     def instance(self, values: Sequence[Any]) -> Model:
         """The instance whose field values are `values`, exactly `width` of them."""
@@ -61,11 +62,6 @@ class RowReader:
                 value = convert(value, column, connection)
             converted[index] = value
         return self.model.from_db(self.using, self._attnames, converted)
-
-
-def select_list(alias: str, fields: Sequence[Field]) -> str:
-    """`alias."column", ...` for `fields`, to put in a SELECT (model metadata only)."""
-    return ", ".join(f'{alias}."{f.column}"' for f in fields)
 
 
 def instances_from_row(readers: Sequence[RowReader], row: Sequence[Any]) -> list[Model]:
