@@ -3,8 +3,8 @@
 Uses a dedicated PostgreSQL database (echargo_bench on the server of BENCH_ADMIN_DATABASE_URL,
 postgres://postgres@127.0.0.1:5432/test by default; created and migrated if missing), fills it
 once with 10,000 published locations x 3 EVSEs x 2 connectors (reused on later runs), starts
-gunicorn as the Procfile does (WEB_CONCURRENCY workers, 4 when unset, x 4 threads) on a free
-loopback port, and drives it with 8 concurrent keep-alive clients.
+the web server as the Procfile does (uWSGI, WEB_CONCURRENCY processes, 4 when unset, x 4
+threads) on a free loopback port, and drives it with 8 concurrent keep-alive clients.
 
 List pages are measured as fast as answers come back (closed loop: the capacity) and paced at
 the target's 300 pages/s (open loop, latency counted from each request's scheduled time); one
@@ -25,7 +25,7 @@ import random
 import sys
 
 from bench.common import (
-    Gunicorn,
+    WebServer,
     bench_database,
     median_of,
     print_figures,
@@ -214,7 +214,7 @@ def main() -> None:
     os.environ.pop("REDIS_URL", None)
     total = seed(args.locations)
 
-    server = Gunicorn(url)
+    server = WebServer(url)
     header = {"Authorization": "Token " + base64.b64encode(TOKEN.encode()).decode()}
     rng = random.Random(7)
     per_client = {"clients": CLIENTS, "requests_per_client": args.requests // CLIENTS}

@@ -1,7 +1,7 @@
 """Token authorization speed with 1,000,000 tokens in PostgreSQL, exchange log on.
 
-1. POST .../tokens/{uid}/authorize on our eMSP Sender, served by gunicorn as the Procfile runs it
-   (WEB_CONCURRENCY workers, 4 when unset, x 4 threads), 8 concurrent clients on loopback.
+1. POST .../tokens/{uid}/authorize on our eMSP Sender, served as the Procfile's web process runs
+   (uWSGI, WEB_CONCURRENCY processes, 4 when unset, x 4 threads), 8 concurrent clients on loopback.
 2. The CPO decision for a tap at our station (token_authorize_at_station) for partner tokens
    with whitelist ALWAYS, the local path, 8 concurrent threads in-process.
 
@@ -13,7 +13,7 @@ grow with queueing, so it compares code on a noisy machine (read it beside each 
 Target: >= 500/s, and p99 <= 15 ms at that rate.
 
 Run: .venv/bin/python -m bench.bench_tokens   (BENCH_TOKENS=1000000 by default;
-     WEB_CONCURRENCY=2 for one worker per core on this 2-core machine)
+     WEB_CONCURRENCY=2 for one process per core on this 2-core machine)
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ import time
 import uuid
 
 from bench.common import (
-    Gunicorn,
+    WebServer,
     bench_database,
     cpu_seconds,
     drive,
@@ -142,7 +142,7 @@ def bench_emsp_authorize(database_url: str) -> None:
             },
         )
 
-    server = Gunicorn(database_url)
+    server = WebServer(database_url)
     label = f"eMSP POST tokens/{{uid}}/authorize ({server}, {CLIENTS} clients"
     try:
         # Warm-up: every worker thread opens its database connection and gets its statements

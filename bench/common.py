@@ -1,4 +1,4 @@
-"""Shared pieces of the benchmarks: a bench database, gunicorn as the Procfile runs it, and a
+"""Shared pieces of the benchmarks: a bench database, the web server as the Procfile runs it, and a
 bounded load generator on loopback that prints requests/s, p50 and p99."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from bench.load_client import LoadClient
-from tests.peer import free_port
+from tests.peer import free_port, web_server_command
 
 ROOT = Path(__file__).resolve().parent.parent
 ADMIN_URL = os.environ.get("BENCH_ADMIN_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test")
@@ -52,37 +52,25 @@ def bench_env(database_url: str, **extra: str) -> dict[str, str]:
 
 
 def procfile_workers() -> int:
-    """gunicorn workers as the Procfile sets them: WEB_CONCURRENCY, 4 when unset."""
+    """Web server processes as the Procfile sets them: WEB_CONCURRENCY, 4 when unset."""
     return int(os.environ.get("WEB_CONCURRENCY", "4"))
 
 
-class Gunicorn:
-    """gunicorn as the Procfile's web process runs it (WEB_CONCURRENCY workers x 4 threads)."""
+class WebServer:
+    """The Procfile's web process (uWSGI, uwsgi.ini: WEB_CONCURRENCY processes x 4 threads)."""
 
-    def __init__(self, database_url: str, workers: int | None = None, threads: int = 4) -> None:
+    def __init__(
+        self, database_url: str, workers: int | None = None, threads: int | None = None
+    ) -> None:
         self.workers = workers or procfile_workers()
-        self.threads = threads
+        self.threads = threads or 4
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "echargo.wsgi",
-                "--bind",
-                f"127.0.0.1:{self.port}",
-                "--workers",
-                str(self.workers),
-                "--threads",
-                str(threads),
-                "--timeout",
-                "30",
-                "--log-level",
-                "warning",
-            ],
+            web_server_command(self.port, processes=self.workers, threads=threads),
             cwd=ROOT,
             env=bench_env(database_url, OCPI_BASE_URL=self.url),
+            stdout=subprocess.DEVNULL,  # uWSGI's start-up banner
         )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -91,10 +79,10 @@ class Gunicorn:
                 return
             except OSError:
                 time.sleep(0.2)
-        raise RuntimeError("gunicorn did not start")
+        raise RuntimeError("the web server did not start")
 
     def __str__(self) -> str:
-        return f"gunicorn {self.workers} workers x {self.threads} threads"
+        return f"uWSGI {self.workers} processes x {self.threads} threads"
 
     def stop(self) -> None:
         self.process.terminate()
@@ -126,7 +114,7 @@ def cpu_seconds(pids: list[int]) -> float:
 
 
 def process_tree(root: int) -> list[int]:
-    """`root` and its child processes (gunicorn's master and its workers)."""
+    """`root` and its child processes (the web server's master and its workers)."""
     pids = [root]
     for entry in os.listdir("/proc"):
         if entry.isdigit() and (fields := _stat_fields(int(entry))) and int(fields[1]) == root:
@@ -151,7 +139,7 @@ def postgres_pids() -> list[int]:
 CpuMeters = dict[str, Callable[[], float]]
 
 
-def server_cpu_meters(server: Gunicorn) -> CpuMeters:
+def server_cpu_meters(server: WebServer) -> CpuMeters:
     """CPU seconds of the web server, of PostgreSQL and of this load generator, read before and
     after a run: CPU per request, unlike latency, does not grow with queueing, so it tells
     whether a change made requests cheaper even on a noisy machine (read it beside `pace`)."""
@@ -207,20 +195,25 @@ def drive(
     cpu_before = {name: read() for name, read in (cpu or {}).items()}
     started = time.perf_counter()
 
+    failures: list[BaseException] = []
+
     def client(index: int) -> None:
         mine = []
         # Clients start spread over one interval so that a paced load is even.
         due = started + interval * index / clients
-        for n in range(calls_per_client):
-            if time.monotonic() > deadline:
-                break
-            if interval:
-                time.sleep(max(0.0, due - time.perf_counter()))
-                begin, due = due, due + interval
-            else:
-                begin = time.perf_counter()
-            call(index, n)
-            mine.append((time.perf_counter() - begin) * 1000)
+        try:
+            for n in range(calls_per_client):
+                if time.monotonic() > deadline:
+                    break
+                if interval:
+                    time.sleep(max(0.0, due - time.perf_counter()))
+                    begin, due = due, due + interval
+                else:
+                    begin = time.perf_counter()
+                call(index, n)
+                mine.append((time.perf_counter() - begin) * 1000)
+        except Exception as exc:  # a thread's exception would otherwise vanish with it
+            failures.append(exc)
         with lock:
             latencies.extend(mine)
 
@@ -229,6 +222,9 @@ def drive(
         thread.start()
     for thread in threads:
         thread.join()
+    if failures:
+        # Figures from the clients that survived would look like a run with fewer requests.
+        raise RuntimeError(f"{len(failures)} of {clients} clients failed") from failures[0]
     elapsed = time.perf_counter() - started
     latencies.sort()
     figures = {

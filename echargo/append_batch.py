@@ -11,7 +11,7 @@ row is inserted at once, in the caller's transaction.
 What this trades, on purpose (README, "Exchange log"):
 - rows reach the table up to `interval` seconds after the call (0.1 s by default);
 - a process killed hard (SIGKILL, out of memory) loses the rows of its last interval; a normal
-  exit (gunicorn restarting or stopping a worker, `manage.py` commands) writes them first, and
+  exit (SIGTERM to the web server, a worker replaced, `manage.py` commands) writes them first, and
   Celery's pool processes flush when they shut down (echargo/celery.py);
 - rows commit on their own connection: an exchange logged inside a business transaction that
   rolls back later is still kept, because the call did happen;

@@ -20,6 +20,13 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def web_server_command(port: int, processes: int, threads: int | None = None) -> list[str]:
+    """The Procfile's web server (uWSGI with uwsgi.ini) on a loopback port."""
+    command = [str(Path(sys.executable).with_name("uwsgi")), "--ini", str(ROOT / "uwsgi.ini")]
+    command += ["--http11-socket", f"127.0.0.1:{port}", "--processes", str(processes)]
+    return command + (["--threads", str(threads)] if threads else [])
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -71,20 +78,7 @@ class PeerInstance:
             "Peer Charging",
         )
         self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "echargo.wsgi",
-                "--bind",
-                f"127.0.0.1:{self.port}",
-                "--workers",
-                "1",
-                "--threads",
-                "8",
-                "--timeout",
-                "60",
-            ],
+            web_server_command(self.port, processes=1, threads=8),
             cwd=ROOT,
             env=self.env,
             stdout=self.log.open("w"),

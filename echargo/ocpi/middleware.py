@@ -101,7 +101,7 @@ class OcpiExchangeMiddleware:
     def _set_headers(request: HttpRequest, response: HttpResponse) -> None:
         if not response.streaming and not response.has_header("Content-Length"):
             # Django's CommonMiddleware, which sets it, runs for staff pages only: without it
-            # gunicorn sends OCPI answers chunked, which costs partners and us more per call.
+            # the server sends OCPI answers chunked, which costs partners and us more per call.
             response["Content-Length"] = str(len(response.content))
         response[h.REQUEST_ID] = request.ocpi_request_id
         response[h.CORRELATION_ID] = request.ocpi_correlation_id

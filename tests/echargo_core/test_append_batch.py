@@ -1,29 +1,24 @@
 """The audit log writer: queued rows reach the table, and what it promises when things go wrong.
 
 These tests run the real writer thread against the test database (committed transactions, so
-the thread's own connection sees the tables); the gunicorn test runs a real server process.
+the thread's own connection sees the tables). test_web_server.py stops a real server with rows
+queued.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import signal
-import subprocess
-import sys
 import time
 
 import psycopg
 import pytest
-import requests
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from apps.audit.models import OcpiExchange
 from apps.tokens.models import AuthorizationDecision
 from echargo.append_batch import AppendBatch
-from tests.peer import ROOT, free_port
 
 pytestmark = pytest.mark.django_db(transaction=True)
 on_postgresql = pytest.mark.skipif(
@@ -163,41 +158,6 @@ def test_a_celery_pool_process_writes_queued_rows_as_it_shuts_down(batch):
     assert AuthorizationDecision.objects.filter(uid="POOL").exists()
 
 
-@on_postgresql
-def test_gunicorn_writes_the_queued_exchange_log_when_it_stops():
-    """A worker stopped the normal way (deploy, restart) writes its queued rows first."""
-    port = free_port()
-    server = subprocess.Popen(
-        [
-            *(sys.executable, "-m", "gunicorn", "echargo.wsgi", "--bind", f"127.0.0.1:{port}"),
-            *("--workers", "1", "--threads", "2", "--log-level", "warning"),
-        ],
-        cwd=ROOT,
-        env=_server_env(AUDIT_LOG_FLUSH_SECONDS="3600"),  # nothing written before the stop
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                answer = requests.get(
-                    f"http://127.0.0.1:{port}/ocpi/versions",
-                    headers={"Connection": "close"},  # a kept-alive client delays the stop
-                    timeout=2,
-                )
-                break
-            except requests.ConnectionError:
-                assert time.monotonic() < deadline, "gunicorn did not start"
-                time.sleep(0.2)
-        assert answer.status_code == 401
-        request_id = answer.headers["X-Request-ID"]
-        assert not OcpiExchange.objects.filter(request_id=request_id).exists()
-    finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=30)
-    logged = OcpiExchange.objects.get(request_id=request_id)
-    assert (logged.direction, logged.http_status) == ("in", 401)
-
-
 def _admin_params() -> dict:
     db = settings.DATABASES["default"]
     return {
@@ -206,19 +166,4 @@ def _admin_params() -> dict:
         "user": db["USER"],
         "password": db["PASSWORD"] or None,
         "dbname": "postgres",
-    }
-
-
-def _server_env(**extra: str) -> dict[str, str]:
-    """The environment of a server on the test database (which pytest-django named)."""
-    db = settings.DATABASES["default"]
-    url = (
-        f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST'] or '127.0.0.1'}:"
-        f"{db['PORT'] or 5432}/{db['NAME']}"
-    )
-    return {
-        **{k: v for k, v in os.environ.items() if k not in ("REDIS_URL",)},
-        "DJANGO_SETTINGS_MODULE": "echargo.settings",
-        "DATABASE_URL": url,
-        **extra,
     }

@@ -28,7 +28,7 @@ def http_status_of(connection, url: str) -> int:
     """GET through our OCPI client; the HTTP status, failures included.
 
     The error is not kept: while an OcpiClientError lives, its traceback keeps the client's
-    socket open, and the peer's gunicorn would wait for it when the session ends.
+    socket open, and the peer's web server would wait for it when the session ends.
     """
     try:
         with partner_client(connection) as client:
