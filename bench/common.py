@@ -3,6 +3,7 @@ bounded load generator on loopback that prints requests/s, p50 and p99."""
 
 from __future__ import annotations
 
+import configparser
 import gc
 import os
 import socket
@@ -56,14 +57,21 @@ def procfile_workers() -> int:
     return int(os.environ.get("WEB_CONCURRENCY", "4"))
 
 
+def configured_threads() -> int:
+    """Threads per web server process, as uwsgi.ini sets them."""
+    config = configparser.ConfigParser()
+    config.read(ROOT / "uwsgi.ini")
+    return config.getint("uwsgi", "threads")
+
+
 class WebServer:
-    """The Procfile's web process (uWSGI, uwsgi.ini: WEB_CONCURRENCY processes x 4 threads)."""
+    """The Procfile's web process: uWSGI with uwsgi.ini, WEB_CONCURRENCY processes."""
 
     def __init__(
         self, database_url: str, workers: int | None = None, threads: int | None = None
     ) -> None:
         self.workers = workers or procfile_workers()
-        self.threads = threads or 4
+        self.threads = threads or configured_threads()
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process = subprocess.Popen(
