@@ -57,11 +57,11 @@ def seed(count: int) -> int:
         evse_values,
         location_document,
         location_values,
-        validated,
     )
     from apps.partners import token_vault
     from apps.partners.models import AccessToken, PartnerConnection, Party
     from apps.partners.services import party_upsert_own
+    from echargo.ocpi.wire import validated
 
     owner = next(
         p

@@ -137,6 +137,22 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=PRODUCTION)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# HSTS: browsers reaching the staff site keep to https for this long (a year in production;
+# 0, no header, in the demo, which runs on plain http).
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31_536_000 if PRODUCTION else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+# http -> https redirect. Off by default, also in production: the TLS-terminating proxy in
+# front of us redirects (and a redirect here would answer partners' plain-http POST/PUT with a
+# 301 they do not follow). Set it where nothing in front redirects.
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
+# check --deploy looks for CsrfViewMiddleware (W003) and XFrameOptionsMiddleware (W002) in
+# MIDDLEWARE only; both run for every staff page inside StaffSiteMiddleware (STAFF_MIDDLEWARE
+# above), and /ocpi/ needs neither (token-authenticated JSON, no cookies, never framed).
+# tests/echargo_core/test_staff_middleware.py checks they are in the chain.
+SILENCED_SYSTEM_CHECKS += ["security.W002", "security.W003"]
+if not SECURE_SSL_REDIRECT:
+    # W008 asks for SECURE_SSL_REDIRECT: the proxy does that here (see above).
+    SILENCED_SYSTEM_CHECKS += ["security.W008"]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
@@ -168,6 +184,9 @@ MAP_TILES_ATTRIBUTION = env.str("MAP_TILES_ATTRIBUTION", default="")
 
 # The public base URL partners reach us at; our versions URL is OCPI_BASE_URL + /ocpi/versions.
 OCPI_BASE_URL = env.str("OCPI_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# How far a partner's clock may run ahead of ours: an object whose last_updated lies further in
+# the future is refused (2001), since it would make every later real update look stale.
+OCPI_MAX_CLOCK_SKEW_SECONDS = env.int("OCPI_MAX_CLOCK_SKEW_SECONDS", default=300)
 # Server-side cap on list pages (announced as X-Limit).
 OCPI_MAX_PAGE_LIMIT = env.int("OCPI_MAX_PAGE_LIMIT", default=100)
 # Outgoing calls: (connect, read) seconds, and a cap on a partner's response body.

@@ -19,6 +19,7 @@ from rest_framework.exceptions import ValidationError
 from simple_history.admin import SimpleHistoryAdmin
 
 from echargo.ocpi.exceptions import OcpiError
+from echargo.ocpi.wire import flatten_errors
 
 from . import services
 from .admin_queries import map_points, status_counts, with_status_counts
@@ -32,7 +33,6 @@ from .wire import (
     LocationFieldsOut,
     LocationIn,
     evse_document,
-    flatten_errors,
 )
 
 # --- Building OCPI documents from what staff typed ---------------------------------------------

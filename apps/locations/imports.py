@@ -20,12 +20,13 @@ from rest_framework.exceptions import ValidationError
 from apps.partners.models import Party
 from echargo.ocpi.exceptions import OcpiError
 from echargo.ocpi.routing import ci
+from echargo.ocpi.wire import flatten_errors
 
 from . import store
 from .models import Location, Status
 from .selectors import own_cpo_parties
 from .services import location_upsert_own
-from .wire import LocationFieldsOut, flatten_errors
+from .wire import LocationFieldsOut
 
 CSV_REASON = "CSV import"
 

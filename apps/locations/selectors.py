@@ -123,8 +123,8 @@ def sender_location(
     )
 
 
-def stored_location(country_code: str, party_id: str, location_id: str) -> Location | None:
-    """A location by its OCPI key (country_code, party_id, id), case-insensitively."""
+def location_of_owner(*, owner: Party, location_id: str) -> Location | None:
+    """One location of a party by OCPI id (case-insensitive), as we store it."""
     return Location.objects.filter(
-        country_code=ci(country_code), party_id=ci(party_id), location_key=ci(location_id)
+        country_code=owner.country_code, party_id=owner.party_id, location_key=ci(location_id)
     ).first()

@@ -1,7 +1,8 @@
 """Every write to locations: partners' pushes and pulls (eMSP side), our own changes (CPO side).
 
-eMSP side: `location_put_from_partner`, `evse_put_from_partner`, `connector_put_from_partner`,
-`object_patch_from_partner`, `location_store_pulled`, `location_retire_unlisted`.
+eMSP side (the receiver recipe of echargo/ocpi/receiver.py): `location_put_from_partner`,
+`evse_put_from_partner`, `connector_put_from_partner`, `location_patch_from_partner`,
+`location_store_pulled`, `location_retire_unlisted`.
 CPO side (our own locations, pushed to partners through the outbox in the same transaction):
 `location_upsert_own`, `evse_upsert_own`, `location_patch_own`, `evse_patch_own`,
 `evse_status_set`, `connector_patch_own`.
@@ -10,7 +11,6 @@ CPO side (our own locations, pushed to partners through the outbox in the same t
 from __future__ import annotations
 
 import datetime as dt
-import enum
 from typing import Any
 
 from django.db import transaction
@@ -20,16 +20,18 @@ from rest_framework.exceptions import ValidationError
 from apps.partners.models import PartnerConnection, Party, Role
 from apps.partners.pull import retire_reason, unlisted_pks
 from echargo.ocpi.exceptions import InvalidParameters, OcpiError
-from echargo.ocpi.fields import OcpiDateTimeField
+from echargo.ocpi.fields import LastUpdatedField
+from echargo.ocpi.receiver import Outcome, Write, first_write_race_safe, is_stale
 from echargo.ocpi.routing import ci
 from echargo.ocpi.status import OcpiStatus
+from echargo.ocpi.wire import validated
 
 from . import store
 from .models import EVSE, Location, Status
 from .push import audience, push_location, push_patch
 from .selectors import partner_cpo_party
 from .visibility import visibility_refresh
-from .wire import ConnectorIn, EVSEIn, LocationIn, validated
+from .wire import ConnectorIn, EVSEIn, LocationIn
 
 
 class UnknownLocation(OcpiError):
@@ -39,25 +41,7 @@ class UnknownLocation(OcpiError):
     default_message = "Unknown location."
 
 
-class Outcome(enum.Enum):
-    CREATED = "created"
-    UPDATED = "updated"
-    # The partner sent an object older than the one we hold: we keep ours (see _is_stale).
-    IGNORED = "ignored"
-
-
 PARTNER_REASON = "OCPI push or pull from the CPO"
-
-
-def _is_stale(incoming: dt.datetime, held: dt.datetime | None) -> bool:
-    """An update whose last_updated is older than what we hold is dropped, answered 1000.
-
-    Pushes can arrive out of order (outbox retries, parallel workers, a pull racing a push).
-    The newer state is already here, so applying the older one would roll data back; an
-    error status would only make the CPO retry or re-PUT the same old object. Equal times
-    are applied: that is a retry of the same message.
-    """
-    return held is not None and incoming < held
 
 
 def _evse_row(location: Location, evse_uid: str) -> EVSE | None:
@@ -80,41 +64,42 @@ def _unknown_evse(evse_uid: str) -> InvalidParameters:
 # --- eMSP side: a partner CPO pushes or we pull ------------------------------------------------
 
 
-@transaction.atomic
-def location_put_from_partner(*, owner: Party, data: dict[str, Any]) -> Outcome:
+@first_write_race_safe
+def location_put_from_partner(*, owner: Party, data: dict[str, Any]) -> Write[Location]:
     """Store a whole Location (validated LocationIn data) of a partner CPO; EVSEs it no longer
     lists are kept with status REMOVED."""
     location = store.location_locked(owner.country_code, owner.party_id, data["id"])
-    if location is not None and _is_stale(data["last_updated"], location.last_updated):
-        return Outcome.IGNORED
-    outcome = Outcome.CREATED if location is None else Outcome.UPDATED
-    location, _ = store.sync_location(
+    if location is not None and is_stale(data["last_updated"], location.last_updated):
+        return Write(Outcome.STALE, location, changed=False)
+    outcome = Outcome.CREATED if location is None else Outcome.REPLACED
+    location, changed = store.sync_location(
         owner=owner, location=location, data=data, now=None, reason=PARTNER_REASON
     )
-    store.render(location)
-    return outcome
+    return Write(outcome, store.render(location), changed=changed)
 
 
-@transaction.atomic
-def evse_put_from_partner(*, owner: Party, location_id: str, data: dict[str, Any]) -> Outcome:
+@first_write_race_safe
+def evse_put_from_partner(
+    *, owner: Party, location_id: str, data: dict[str, Any]
+) -> Write[Location]:
     """Store one EVSE (validated EVSEIn data) under a location we already hold (else 2003)."""
     location = _locked_or_unknown(owner, location_id)
     current = _evse_row(location, data["uid"])
-    if current is not None and _is_stale(data["last_updated"], current.last_updated):
-        return Outcome.IGNORED
+    if current is not None and is_stale(data["last_updated"], current.last_updated):
+        return Write(Outcome.STALE, location, changed=False)
     position = current.position if current else len(location.evses.all())
-    evse, _ = store.sync_evse(
+    evse, changed = store.sync_evse(
         location, current, data, position=position, now=None, reason=PARTNER_REASON
     )
     store.bump_last_updated(location, evse.last_updated, PARTNER_REASON)
-    store.render(location)
-    return Outcome.CREATED if current is None else Outcome.UPDATED
+    outcome = Outcome.CREATED if current is None else Outcome.REPLACED
+    return Write(outcome, store.render(location), changed=changed)
 
 
-@transaction.atomic
+@first_write_race_safe
 def connector_put_from_partner(
     *, owner: Party, location_id: str, evse_uid: str, data: dict[str, Any]
-) -> Outcome:
+) -> Write[Location]:
     """Store one Connector (validated ConnectorIn data) under an EVSE we already hold."""
     location = _locked_or_unknown(owner, location_id)
     evse = _evse_row(location, evse_uid)
@@ -122,14 +107,16 @@ def connector_put_from_partner(
         raise _unknown_evse(evse_uid)
     connectors = list(evse.connectors.all())
     current = next((c for c in connectors if c.connector_key == ci(data["id"])), None)
-    if current is not None and _is_stale(data["last_updated"], current.last_updated):
-        return Outcome.IGNORED
+    if current is not None and is_stale(data["last_updated"], current.last_updated):
+        return Write(Outcome.STALE, location, changed=False)
     position = current.position if current else len(connectors)
-    store.sync_connector(evse, current, data, position=position, now=None, reason=PARTNER_REASON)
+    changed = store.sync_connector(
+        evse, current, data, position=position, now=None, reason=PARTNER_REASON
+    )
     store.bump_last_updated(evse, data["last_updated"], PARTNER_REASON)
     store.bump_last_updated(location, data["last_updated"], PARTNER_REASON)
-    store.render(location)
-    return Outcome.CREATED if current is None else Outcome.UPDATED
+    outcome = Outcome.CREATED if current is None else Outcome.REPLACED
+    return Write(outcome, store.render(location), changed=changed)
 
 
 def _patch_time(patch: dict[str, Any]) -> dt.datetime:
@@ -137,20 +124,20 @@ def _patch_time(patch: dict[str, Any]) -> dt.datetime:
     if patch.get("last_updated") is None:
         raise InvalidParameters("A PATCH must contain last_updated.")
     try:
-        return OcpiDateTimeField().run_validation(patch["last_updated"])
-    except ValidationError:
-        raise InvalidParameters("last_updated is not an OCPI DateTime.") from None
+        return LastUpdatedField().run_validation(patch["last_updated"])
+    except ValidationError as exc:
+        raise InvalidParameters(f"last_updated: {exc.detail[0]}") from None
 
 
 @transaction.atomic
-def object_patch_from_partner(
+def location_patch_from_partner(
     *,
     owner: Party,
     location_id: str,
     evse_uid: str | None,
     connector_id: str | None,
     patch: dict[str, Any],
-) -> Outcome:
+) -> Write[Location]:
     """Apply a partial update to a Location, EVSE or Connector of a partner CPO.
 
     The patch is merged into the stored object and the result validated as a whole object, so a
@@ -160,22 +147,21 @@ def object_patch_from_partner(
     location = _locked_or_unknown(owner, location_id)
     doc = store.document(location)
     if evse_uid is None:
-        if _is_stale(when, location.last_updated):
-            return Outcome.IGNORED
+        if is_stale(when, location.last_updated):
+            return Write(Outcome.STALE, location, changed=False)
         data = validated(LocationIn, {**doc, **patch})
         store.sync_location(
             owner=owner, location=location, data=data, now=None, reason=PARTNER_REASON
         )
-        store.render(location)
-        return Outcome.UPDATED
+        return Write(Outcome.UPDATED, store.render(location))
 
     evse = _evse_row(location, evse_uid)
     evse_doc = store.find_evse(doc, evse_uid)
     if evse is None or evse_doc is None:
         raise _unknown_evse(evse_uid)
     if connector_id is None:
-        if _is_stale(when, evse.last_updated):
-            return Outcome.IGNORED
+        if is_stale(when, evse.last_updated):
+            return Write(Outcome.STALE, location, changed=False)
         data = validated(EVSEIn, {**evse_doc, **patch})
         store.sync_evse(
             location, evse, data, position=evse.position, now=None, reason=PARTNER_REASON
@@ -187,16 +173,15 @@ def object_patch_from_partner(
         connector_doc = store.find_connector(evse_doc, connector_id)
         if connector is None or connector_doc is None:
             raise InvalidParameters(f"Unknown connector {connector_id} in this EVSE.")
-        if _is_stale(when, connector.last_updated):
-            return Outcome.IGNORED
+        if is_stale(when, connector.last_updated):
+            return Write(Outcome.STALE, location, changed=False)
         data = validated(ConnectorIn, {**connector_doc, **patch})
         store.sync_connector(
             evse, connector, data, position=connector.position, now=None, reason=PARTNER_REASON
         )
         store.bump_last_updated(evse, when, PARTNER_REASON)
     store.bump_last_updated(location, when, PARTNER_REASON)
-    store.render(location)
-    return Outcome.UPDATED
+    return Write(Outcome.UPDATED, store.render(location))
 
 
 def location_store_pulled(connection: PartnerConnection, obj: dict[str, Any]) -> None:

@@ -1,38 +1,29 @@
-"""OCPI 2.2.1 Locations endpoints: our CPO Sender and our eMSP Receiver."""
+"""OCPI 2.2.1 Locations endpoints: our CPO Sender and our eMSP Receiver.
+
+The Receiver follows the recipe of echargo/ocpi/receiver.py.
+"""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django.http import HttpResponse
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from apps.partners.authentication import caller_of
-from apps.partners.models import Party, Role
-from apps.partners.selectors import connection_party_or_unknown
-from echargo.ocpi import headers as h
-from echargo.ocpi.exceptions import InvalidParameters, UnknownObject
+from apps.partners.models import Role
+from echargo.ocpi.exceptions import UnknownObject
 from echargo.ocpi.pagination import page_headers, page_request
-from echargo.ocpi.response import envelope, ocpi_response
-from echargo.ocpi.routing import check_body_id, check_body_owner, require_caller_party
+from echargo.ocpi.receiver import body_object, owner_of_url, write_answer
+from echargo.ocpi.response import ocpi_response, stored_document_response, stored_list_response
+from echargo.ocpi.routing import check_body_id, check_body_owner, to_party
+from echargo.ocpi.views import OcpiView
+from echargo.ocpi.wire import validated
 
 from . import selectors, services, store
 from .models import Location
-from .wire import ConnectorIn, EVSEIn, LocationIn, validated
-
-
-def raw_data_response(data_json: str, headers: dict[str, str] | None = None) -> HttpResponse:
-    """The OCPI envelope around `data` that is already JSON text (stored documents are joined,
-    not parsed and serialised again)."""
-    rest = json.dumps(envelope(), separators=(",", ":"))
-    return HttpResponse(
-        '{"data":' + data_json + "," + rest[1:],
-        content_type="application/json",
-        headers=headers,
-    )
+from .wire import ConnectorIn, EVSEIn, LocationIn
 
 
 def _object_of(
@@ -40,7 +31,7 @@ def _object_of(
 ) -> HttpResponse | Response:
     """The requested Location, EVSE or Connector of a stored location (404 when unknown)."""
     if evse_uid is None:
-        return raw_data_response(location.ocpi_json)
+        return stored_document_response(location.ocpi_json)
     evse = store.find_evse(store.document(location), evse_uid)
     if evse is None:
         raise UnknownObject(f"Unknown EVSE {evse_uid}.")
@@ -52,15 +43,10 @@ def _object_of(
     return ocpi_response(connector)
 
 
-def _to_party(request: Request) -> tuple[str, str] | None:
-    country, party = request.headers.get(h.TO_COUNTRY), request.headers.get(h.TO_PARTY)
-    return (country, party) if country and party else None
-
-
 # --- CPO Sender: /ocpi/cpo/2.2.1/locations ------------------------------------------------------
 
 
-class CpoLocationListView(APIView):
+class CpoLocationListView(OcpiView):
     """GET list of our published locations (and those shared with the caller), paginated."""
 
     ocpi_module = "locations"
@@ -68,13 +54,13 @@ class CpoLocationListView(APIView):
     def get(self, request: Request) -> HttpResponse:
         page = page_request(request)
         documents, total = selectors.sender_page(
-            connection_id=caller_of(request).connection_id, page=page, to_party=_to_party(request)
+            connection_id=caller_of(request).connection_id, page=page, to_party=to_party(request)
         )
         headers = page_headers(request, page, total, returned=len(documents))
-        return raw_data_response("[" + ",".join(documents) + "]", headers)
+        return stored_list_response(documents, headers)
 
 
-class CpoLocationObjectView(APIView):
+class CpoLocationObjectView(OcpiView):
     """GET one of our Locations, EVSEs or Connectors by id."""
 
     ocpi_module = "locations"
@@ -89,7 +75,7 @@ class CpoLocationObjectView(APIView):
         location = selectors.sender_location(
             connection_id=caller_of(request).connection_id,
             location_id=location_id,
-            to_party=_to_party(request),
+            to_party=to_party(request),
         )
         if location is None:
             raise UnknownObject(f"Unknown location {location_id}.")
@@ -99,26 +85,10 @@ class CpoLocationObjectView(APIView):
 # --- eMSP Receiver: /ocpi/emsp/2.2.1/locations/{country_code}/{party_id}/... ---------------------
 
 
-class EmspLocationsBaseView(APIView):
+class EmspLocationsBaseView(OcpiView):
     """The announced Receiver base URL; objects live below it (no method here: 405)."""
 
     ocpi_module = "locations"
-
-
-def _partner_owner(request: Request, country_code: str, party_id: str) -> Party:
-    require_caller_party(request, country_code, party_id)
-    return connection_party_or_unknown(
-        connection=caller_of(request).connection,
-        country_code=country_code,
-        party_id=party_id,
-        role=Role.CPO,
-    )
-
-
-def _body(request: Request) -> dict[str, Any]:
-    if not isinstance(request.data, dict):
-        raise InvalidParameters("The body must be a JSON object.")
-    return request.data
 
 
 def _check_body_identity(
@@ -140,7 +110,7 @@ def _check_body_identity(
         check_body_id(body, "id", connector_id)
 
 
-class EmspLocationObjectView(APIView):
+class EmspLocationObjectView(OcpiView):
     """GET / PUT / PATCH a partner CPO's Location, EVSE or Connector as we store it."""
 
     ocpi_module = "locations"
@@ -154,8 +124,8 @@ class EmspLocationObjectView(APIView):
         evse_uid: str | None = None,
         connector_id: str | None = None,
     ) -> HttpResponse | Response:
-        require_caller_party(request, country_code, party_id)
-        location = selectors.stored_location(country_code, party_id, location_id)
+        owner = owner_of_url(request, country_code, party_id, role=Role.CPO)
+        location = selectors.location_of_owner(owner=owner, location_id=location_id)
         if location is None:
             raise UnknownObject(f"Unknown location {location_id}.")
         return _object_of(location, evse_uid, connector_id)
@@ -169,26 +139,25 @@ class EmspLocationObjectView(APIView):
         evse_uid: str | None = None,
         connector_id: str | None = None,
     ) -> Response:
-        owner = _partner_owner(request, country_code, party_id)
-        body = _body(request)
+        owner = owner_of_url(request, country_code, party_id, role=Role.CPO)
+        body = body_object(request)
         _check_body_identity(body, country_code, party_id, location_id, evse_uid, connector_id)
         if evse_uid is None:
-            outcome = services.location_put_from_partner(
+            write = services.location_put_from_partner(
                 owner=owner, data=validated(LocationIn, body)
             )
         elif connector_id is None:
-            outcome = services.evse_put_from_partner(
+            write = services.evse_put_from_partner(
                 owner=owner, location_id=location_id, data=validated(EVSEIn, body)
             )
         else:
-            outcome = services.connector_put_from_partner(
+            write = services.connector_put_from_partner(
                 owner=owner,
                 location_id=location_id,
                 evse_uid=evse_uid,
                 data=validated(ConnectorIn, body),
             )
-        # OCPI 2.2.1 transport: 201 when the PUT created the object, 200 when it replaced it.
-        return ocpi_response(http_status=201 if outcome is services.Outcome.CREATED else 200)
+        return write_answer(write)
 
     def patch(
         self,
@@ -199,14 +168,14 @@ class EmspLocationObjectView(APIView):
         evse_uid: str | None = None,
         connector_id: str | None = None,
     ) -> Response:
-        owner = _partner_owner(request, country_code, party_id)
-        body = _body(request)
+        owner = owner_of_url(request, country_code, party_id, role=Role.CPO)
+        body = body_object(request)
         _check_body_identity(body, country_code, party_id, location_id, evse_uid, connector_id)
-        services.object_patch_from_partner(
+        write = services.location_patch_from_partner(
             owner=owner,
             location_id=location_id,
             evse_uid=evse_uid,
             connector_id=connector_id,
             patch=body,
         )
-        return ocpi_response()
+        return write_answer(write)

@@ -7,9 +7,7 @@ normalised. Output serializers render our rows as OCPI JSON, leaving out absent 
 
 from __future__ import annotations
 
-import datetime as dt
 import re
-from collections.abc import Mapping
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -19,9 +17,9 @@ from rest_framework import serializers
 from echargo.ocpi.enums import TokenType
 from echargo.ocpi.fields import (
     CiStringField,
+    LastUpdatedField,
     OcpiDateTimeField,
     OcpiStringField,
-    format_ocpi_datetime,
 )
 from echargo.ocpi.routing import ci
 from echargo.ocpi.wire import (
@@ -31,6 +29,7 @@ from echargo.ocpi.wire import (
     ImageSerializer,
     OcpiObjectSerializer,
     UrlField,
+    jsonable,
     many,
     optional,
 )
@@ -53,19 +52,6 @@ from .models import (
 
 # Optional strings below take allow_blank=True: an empty optional string is read as absent,
 # since partners send "" for a postal code they do not have (and CSV imports leave cells empty).
-
-
-def jsonable(value: Any) -> Any:
-    """Validated data -> plain JSON values in OCPI shape (for JSON columns and documents)."""
-    if isinstance(value, Mapping):
-        return {k: jsonable(v) for k, v in value.items() if v is not None}
-    if isinstance(value, list | tuple):
-        return [jsonable(v) for v in value]
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, dt.datetime):
-        return format_ocpi_datetime(value)
-    return value
 
 
 # --- GeoLocation: strings in OCPI, read leniently --------------------------------------------
@@ -198,7 +184,7 @@ class ConnectorIn(serializers.Serializer):
     max_electric_power = optional(serializers.IntegerField, min_value=0, max_value=2_000_000_000)
     tariff_ids = many(CiStringField(36, min_length=1))
     terms_and_conditions = optional(UrlField, allow_blank=True)
-    last_updated = OcpiDateTimeField()
+    last_updated = LastUpdatedField()
 
 
 def _unique(items: list[dict[str, Any]], field: str, what: str) -> None:
@@ -220,7 +206,7 @@ class EVSEIn(serializers.Serializer):
     directions = many(DisplayTextSerializer())
     parking_restrictions = many(serializers.ChoiceField(choices=ParkingRestriction.choices))
     images = many(ImageSerializer())
-    last_updated = OcpiDateTimeField()
+    last_updated = LastUpdatedField()
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         _unique(attrs["connectors"], "id", "connectors")
@@ -254,7 +240,7 @@ class LocationIn(serializers.Serializer):
     charging_when_closed = optional(serializers.BooleanField)
     images = many(ImageSerializer())
     energy_mix = optional(EnergyMixSerializer)
-    last_updated = OcpiDateTimeField()
+    last_updated = LastUpdatedField()
 
     def validate_time_zone(self, value: str) -> str:
         # Tariff restrictions and opening hours are local time in this zone: it must exist.
@@ -274,28 +260,6 @@ class LocationIn(serializers.Serializer):
             )
         _unique(attrs.get("evses") or [], "uid", "evses")
         return attrs
-
-
-def flatten_errors(detail: Any, prefix: str = "") -> list[str]:
-    """DRF error details as "field.sub: problem" lines (for staff messages and CSV rows)."""
-    if isinstance(detail, dict):
-        return [
-            line
-            for key, value in detail.items()
-            for line in flatten_errors(value, f"{prefix}{key}.")
-        ]
-    if isinstance(detail, list):
-        return [line for value in detail for line in flatten_errors(value, prefix)]
-    return [f"{prefix.rstrip('.')}: {detail}" if prefix else str(detail)]
-
-
-def validated(serializer_class: type[serializers.Serializer], data: Any) -> dict[str, Any]:
-    """Validate one OCPI object (raises DRF ValidationError -> OCPI 2001)."""
-    if not isinstance(data, dict):
-        raise serializers.ValidationError("The body must be a JSON object.")
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
 
 
 # --- Output: rows -> OCPI JSON ------------------------------------------------------------------

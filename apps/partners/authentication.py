@@ -15,7 +15,8 @@ from rest_framework.request import Request
 from echargo.ocpi.routing import party_key
 from echargo.sql_rows import RowReader, instances_from_row
 
-from .models import AccessToken, PartnerConnection
+from .models import AccessToken, PartnerConnection, Party
+from .selectors import connection_party_or_unknown
 from .token_vault import token_hash
 
 
@@ -50,6 +51,13 @@ class PartnerCaller:
 
     def represents(self, country_code: str, party_id: str) -> bool:
         return party_key(country_code, party_id) in self.party_keys
+
+    def party_in_role(self, country_code: str, party_id: str, role: str) -> Party:
+        """The connection's party in `role` a receiver URL names (echargo.ocpi.receiver
+        `owner_of_url`); UnknownObject (HTTP 404) when it carries none."""
+        return connection_party_or_unknown(
+            connection=self.connection, country_code=country_code, party_id=party_id, role=role
+        )
 
 
 def _candidates(value: str) -> list[str]:

@@ -30,6 +30,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from apps.partners.models import Party, Role
 from echargo.ocpi.fields import format_ocpi_datetime
+from echargo.ocpi.wire import flatten_errors, ocpi_loads
 
 from . import services
 from .models import (
@@ -41,7 +42,7 @@ from .models import (
     TariffDimensionType,
     TariffElement,
 )
-from .wire import TariffElementSerializer, ocpi_loads
+from .wire import TariffElementSerializer
 
 DEFAULT_TIME_ZONE = "Europe/Istanbul"
 # Price component slots per element block; more appear when a stored element has more.
@@ -62,15 +63,6 @@ RESTRICTION_FIELDS = (
     "day_of_week",
     "reservation",
 )
-
-
-def _messages(detail: Any, prefix: str = "") -> list[str]:
-    """Flatten DRF validation details into 'field: problem' lines."""
-    if isinstance(detail, dict):
-        return [m for key, value in detail.items() for m in _messages(value, f"{prefix}{key}.")]
-    if isinstance(detail, list):
-        return [m for value in detail for m in _messages(value, prefix)]
-    return [f"{prefix.rstrip('.')}: {detail}" if prefix else str(detail)]
 
 
 def _number(**kwargs: Any) -> forms.DecimalField:
@@ -165,7 +157,7 @@ class TariffElementForm(forms.ModelForm):
             element["restrictions"] = restrictions
         serializer = TariffElementSerializer(data=element)
         if not serializer.is_valid():
-            raise forms.ValidationError(_messages(serializer.errors))
+            raise forms.ValidationError(flatten_errors(serializer.errors))
         self.ocpi_element = element
         return data
 
@@ -219,7 +211,7 @@ class TariffElementFormSet(BaseInlineFormSet):
                 data=ocpi_tariff(tariff, self.ocpi_elements), owner=tariff.owner
             )
         except ApiValidationError as exc:
-            raise forms.ValidationError(_messages(exc.detail)) from exc
+            raise forms.ValidationError(flatten_errors(exc.detail)) from exc
 
 
 class TariffElementInline(admin.StackedInline):
@@ -575,7 +567,7 @@ class TariffAdmin(SimpleHistoryAdmin):
             reason="Changed by staff in the admin",
         )
         # The admin logs and redirects with this object: point it at the stored row.
-        tariff.pk = result.tariff.pk
+        tariff.pk = result.obj.pk
         if not result.changed:
             self.message_user(request, "Nothing changed: the tariff was not pushed again.")
 

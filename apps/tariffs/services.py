@@ -2,8 +2,9 @@
 
 CPO side (our tariffs): create, replace and delete them; every change is pushed (PUT / DELETE)
 through the outbox to each connected eMSP partner in the same transaction, and served by our
-Sender list. eMSP side (partners' tariffs): store what partners PUT to our Receiver or what we
-pull from their Sender, keeping the newer version when an older one arrives late.
+Sender list. eMSP side (partners' tariffs, the receiver recipe of echargo/ocpi/receiver.py):
+store what partners PUT to our Receiver or what we pull from their Sender, keeping the newer
+version when an older one arrives late.
 
 Every write renders the tariff's OCPI document once and stores it beside the rows (`ocpi_json`).
 """
@@ -13,7 +14,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
@@ -25,13 +25,14 @@ from apps.audit.services import audit_event_record
 from apps.partners.models import PartnerConnection, Party, Role
 from apps.partners.outbox import outbox_enqueue
 from apps.partners.pull import retire_reason, unlisted_pks
-from apps.partners.selectors import connection_party_or_unknown
 from echargo.ocpi.fields import format_ocpi_datetime
+from echargo.ocpi.receiver import Outcome, Write, first_write_race_safe, is_stale
 from echargo.ocpi.routing import ci
+from echargo.ocpi.wire import ocpi_dumps, ocpi_loads
 
 from . import selectors
 from .models import PriceComponent, Tariff, TariffElement, TariffRestrictions
-from .wire import TariffSerializer, ocpi_dumps, ocpi_loads, tariff_document
+from .wire import TariffSerializer, tariff_document
 
 MODULE = "tariffs"
 # Our own ids travel in partners' URL paths: keep them to URL-unreserved characters (RFC 3986),
@@ -39,24 +40,13 @@ MODULE = "tariffs"
 OWN_TARIFF_ID = re.compile(r"^[A-Za-z0-9._~-]{1,36}$")
 
 
-@dataclass(frozen=True)
-class TariffWrite:
-    """What an upsert did: created, changed, or nothing (same content, or `stale`)."""
-
-    tariff: Tariff
-    created: bool = False
-    changed: bool = False
-    # A partner sent a version older than the one we hold; ours was kept.
-    stale: bool = False
-
-
 # --- Rows ----------------------------------------------------------------------------------------
 
 
-def _lock_owner(owner: Party) -> None:
-    # One writer per party at a time: two concurrent PUTs of a new tariff would otherwise race
-    # on the (owner, id) unique key and one of them would fail.
-    Party.objects.select_for_update().filter(pk=owner.pk).first()
+def _locked(owner: Party, tariff_id: str) -> Tariff | None:
+    return (
+        Tariff.objects.select_for_update().filter(owner=owner, tariff_id_key=ci(tariff_id)).first()
+    )
 
 
 def _restrictions_row(element: TariffElement, r: Mapping[str, Any]) -> TariffRestrictions:
@@ -218,10 +208,10 @@ def tariff_validate_own(*, data: Mapping[str, Any], owner: Party | None = None) 
     return _validated_own(data, _own_cpo(owner), _now_ms())[1]
 
 
-@transaction.atomic
+@first_write_race_safe
 def tariff_upsert_own(
     *, data: Mapping[str, Any], owner: Party | None = None, reason: str = "Changed by staff"
-) -> TariffWrite:
+) -> Write[Tariff]:
     """Create or replace one of our tariffs and push it (PUT) to every connected eMSP partner.
 
     `data` is an OCPI Tariff object; country_code/party_id may be left out (they are the
@@ -231,10 +221,9 @@ def tariff_upsert_own(
     """
     owner = _own_cpo(owner)
     validated, document = _validated_own(data, owner, _now_ms())
-    _lock_owner(owner)
-    existing = selectors.tariff_of_owner(owner=owner, tariff_id=validated["id"])
+    existing = _locked(owner, validated["id"])
     if existing is not None and _same_content(existing, document):
-        return TariffWrite(existing)
+        return Write(Outcome.REPLACED, existing, changed=False)
     tariff = _write(existing, owner=owner, document=document, data=validated, reason=reason)
     partners = _push(tariff, method="PUT", body=document)
     audit_event_record(
@@ -245,7 +234,7 @@ def tariff_upsert_own(
         f"pushed to {len(partners)} eMSP partner(s).",
         data={"connections": [c.pk for c in partners]},
     )
-    return TariffWrite(tariff, created=existing is None, changed=True)
+    return Write(Outcome.CREATED if existing is None else Outcome.REPLACED, tariff)
 
 
 @transaction.atomic
@@ -272,40 +261,30 @@ def tariff_delete_own(*, tariff: Tariff, reason: str = "Deleted by staff") -> No
 # --- eMSP side: partners' tariffs ----------------------------------------------------------------
 
 
-def tariff_owner_of_partner(
-    connection: PartnerConnection, country_code: str, party_id: str
-) -> Party:
-    """The connection's CPO party named in a URL; UnknownObject (HTTP 404) when it has none."""
-    return connection_party_or_unknown(
-        connection=connection, country_code=country_code, party_id=party_id, role=Role.CPO
-    )
-
-
-@transaction.atomic
-def tariff_upsert_from_partner(
+@first_write_race_safe
+def tariff_put_from_partner(
     *, owner: Party, data: Mapping[str, Any], reason: str = "Received from partner"
-) -> TariffWrite:
+) -> Write[Tariff]:
     """Store a partner's tariff (receiver PUT or pull) unless we hold a newer version.
 
     `data` is TariffSerializer-validated and belongs to `owner`, a partner's CPO party. A
-    version whose last_updated is older than ours is ignored (`stale`): pushes and pulls can
+    version whose last_updated is older than ours is not applied (STALE): pushes and pulls can
     cross, and the newer data wins.
     """
     if owner.is_own:
         raise ValidationError("A partner cannot write our own tariffs.")
     if (ci(data["country_code"]), ci(data["party_id"])) != (owner.country_code, owner.party_id):
         raise ValidationError("country_code/party_id differ from the owner's.")
-    _lock_owner(owner)
-    existing = selectors.tariff_of_owner(owner=owner, tariff_id=data["id"])
-    if existing is not None and existing.last_updated > data["last_updated"]:
-        return TariffWrite(existing, stale=True)
+    existing = _locked(owner, data["id"])
+    if existing is not None and is_stale(data["last_updated"], existing.last_updated):
+        return Write(Outcome.STALE, existing, changed=False)
     document = tariff_document(
         {**data, "country_code": owner.country_code, "party_id": owner.party_id}
     )
     if existing is not None and ocpi_loads(existing.ocpi_json) == document:
-        return TariffWrite(existing)
+        return Write(Outcome.REPLACED, existing, changed=False)
     tariff = _write(existing, owner=owner, document=document, data=data, reason=reason)
-    return TariffWrite(tariff, created=existing is None, changed=True)
+    return Write(Outcome.CREATED if existing is None else Outcome.REPLACED, tariff)
 
 
 @transaction.atomic
@@ -338,7 +317,7 @@ def tariff_store_pulled(connection: PartnerConnection, obj: dict[str, Any]) -> N
         raise ValidationError(
             f"{data['country_code']}*{data['party_id']} is not a CPO party of {connection}."
         )
-    tariff_upsert_from_partner(owner=owner, data=data, reason=f"Pulled from {connection}")
+    tariff_put_from_partner(owner=owner, data=data, reason=f"Pulled from {connection}")
 
 
 @transaction.atomic

@@ -9,14 +9,18 @@ strings, empty lists) are left out when rendering, as OCPI 2.2.1 allows for `?` 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
 from rest_framework import serializers
 
-from echargo.ocpi.fields import CiStringField, OcpiDateTimeField, OcpiNumberField
+from echargo.ocpi.fields import (
+    CiStringField,
+    LastUpdatedField,
+    OcpiDateTimeField,
+    OcpiNumberField,
+)
 from echargo.ocpi.wire import (
     DisplayTextSerializer,
     EnergyMixSerializer,
@@ -108,7 +112,7 @@ class TariffSerializer(OcpiObjectSerializer):
     start_date_time = optional(OcpiDateTimeField)
     end_date_time = optional(OcpiDateTimeField)
     energy_mix = optional(EnergyMixSerializer)
-    last_updated = OcpiDateTimeField()
+    last_updated = LastUpdatedField()
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         # min_price and max_price apply independently excl. and incl. VAT; a minimum above the
@@ -185,30 +189,3 @@ def tariff_data_from_rows(tariff: Tariff) -> dict[str, Any]:
         "energy_mix": tariff.energy_mix,
         "last_updated": tariff.last_updated,
     }
-
-
-def _decimal_text(value: Decimal) -> str:
-    if not value.is_finite():
-        raise ValueError(f"not a JSON number: {value!r}")
-    text = format(value.normalize(), "f")
-    # Keep numbers looking like numbers with decimals (0.0, 2.5): OCPI `number`, not `int`.
-    return text if "." in text else text + ".0"
-
-
-def ocpi_dumps(value: Any) -> str:
-    """JSON text of an OCPI document with every Decimal written exactly (no float detour)."""
-    if isinstance(value, Mapping):
-        items = (
-            f"{json.dumps(str(k), ensure_ascii=False)}:{ocpi_dumps(v)}" for k, v in value.items()
-        )
-        return "{" + ",".join(items) + "}"
-    if isinstance(value, list | tuple):
-        return "[" + ",".join(ocpi_dumps(v) for v in value) + "]"
-    if isinstance(value, Decimal):
-        return _decimal_text(value)
-    return json.dumps(value, ensure_ascii=False, allow_nan=False)
-
-
-def ocpi_loads(text: str) -> Any:
-    """Parse stored OCPI JSON with exact numbers."""
-    return json.loads(text, parse_float=Decimal)

@@ -2,8 +2,9 @@
 
 eMSP side (our drivers): issue, change and block tokens, pushed to every CPO partner through the
 outbox; answer partners' real-time authorization requests.
-CPO side (partners' drivers): store tokens partners push or we pull; decide a tap at our
-station by the token's whitelist rule, asking the eMSP in real time where the rule says so.
+CPO side (partners' drivers): store tokens partners push or we pull (the receiver recipe of
+echargo/ocpi/receiver.py); decide a tap at our station by the token's whitelist rule, asking
+the eMSP in real time where the rule says so.
 """
 
 from __future__ import annotations
@@ -30,8 +31,9 @@ from apps.partners.selectors import connection_party_or_unknown
 from apps.partners.services import partner_client
 from echargo.append_batch import log_append
 from echargo.ocpi.client import OcpiClientError
-from echargo.ocpi.exceptions import OcpiError
+from echargo.ocpi.exceptions import OcpiError, UnknownObject
 from echargo.ocpi.fields import format_ocpi_datetime
+from echargo.ocpi.receiver import Outcome, Write, first_write_race_safe, is_stale
 from echargo.ocpi.routing import ci
 from echargo.ocpi.status import OcpiStatus
 
@@ -242,69 +244,70 @@ def token_authorize_for_partner(
 # --- CPO side: partners' drivers' tokens ---------------------------------------------------
 
 
-def token_owner_of_partner(
-    connection: PartnerConnection, country_code: str, party_id: str
-) -> Party:
-    """The connection's eMSP party named in a URL; UnknownObject (HTTP 404) when it has none."""
-    return connection_party_or_unknown(
-        connection=connection, country_code=country_code, party_id=party_id, role=Role.EMSP
-    )
+def _locked(owner: Party, uid: str, type: str) -> Token | None:
+    return Token.objects.select_for_update().filter(owner=owner, uid_key=ci(uid), type=type).first()
 
 
-@transaction.atomic
-def token_upsert_from_partner(
-    *, connection: PartnerConnection, data: dict[str, Any]
-) -> tuple[Token, bool]:
-    """Store a complete Token a partner eMSP pushed (PUT) or we pulled; (token, created).
+@first_write_race_safe
+def token_put_from_partner(*, owner: Party, data: dict[str, Any], reason: str) -> Write[Token]:
+    """Store a complete Token (TokenSerializer-validated) of `owner`, a partner eMSP party, that
+    it pushed (PUT) or we pulled.
 
-    A version older than the one we hold is ignored: pushes and pulls can cross, and the
-    newer state must win (OCPI 2.2.1 transport: last_updated).
+    A version older than the one we hold is not applied (STALE): pushes and pulls can cross,
+    and the newer state must win (OCPI 2.2.1 transport: last_updated).
     """
-    owner = token_owner_of_partner(connection, data["country_code"], data["party_id"])
-    token = (
-        Token.objects.select_for_update()
-        .filter(owner=owner, uid_key=ci(data["uid"]), type=data["type"])
-        .first()
-    )
-    created = token is None
+    if (ci(data["country_code"]), ci(data["party_id"])) != (owner.country_code, owner.party_id):
+        raise ValidationError("country_code/party_id differ from the owner's.")
+    token = _locked(owner, data["uid"], data["type"])
+    if token is not None and is_stale(data["last_updated"], token.last_updated):
+        return Write(Outcome.STALE, token, changed=False)
+    outcome = Outcome.CREATED if token is None else Outcome.REPLACED
+    before = None if token is None else copy.copy(token)
     if token is None:
         token = Token(owner=owner, uid=data["uid"], type=data["type"])
-    elif token.last_updated > data["last_updated"]:
-        return token, False
-    before = None if created else copy.copy(token)
     token.uid = data["uid"]
     _apply(token, data, replace=True)
-    token._change_reason = f"PUT by {connection}"
+    token._change_reason = reason
     token.save()
     partner_token_stored.send(sender=Token, token=token, before=before)
-    return token, created
+    return Write(outcome, token)
 
 
 @transaction.atomic
 def token_patch_from_partner(
-    *, token: Token, data: dict[str, Any], connection: PartnerConnection
-) -> Token:
-    """Apply a partner's PATCH; an older last_updated than ours changes nothing."""
-    token = Token.objects.select_for_update().get(pk=token.pk)
-    if token.last_updated > data["last_updated"]:
-        return token
+    *, owner: Party, uid: str, type: str, data: dict[str, Any], reason: str
+) -> Write[Token]:
+    """Apply a partner's PATCH (TokenPatchSerializer-validated) to a token of `owner` we hold
+    (UnknownObject, HTTP 404, otherwise); an older last_updated than ours is STALE."""
+    token = _locked(owner, uid, type)
+    if token is None:
+        raise UnknownObject("Unknown token: PUT it first.")
+    if is_stale(data["last_updated"], token.last_updated):
+        return Write(Outcome.STALE, token, changed=False)
     before = copy.copy(token)
     _apply(
         token,
         {k: v for k, v in data.items() if k in (*MUTABLE_FIELDS, "last_updated")},
         replace=False,
     )
-    token._change_reason = f"PATCH by {connection}"
+    token._change_reason = reason
     token.save()
     partner_token_stored.send(sender=Token, token=token, before=before)
-    return token
+    return Write(Outcome.UPDATED, token)
 
 
 def token_store_pulled(connection: PartnerConnection, obj: dict[str, Any]) -> None:
     """Pull handler: validate one Token from an eMSP's list and store it."""
     serializer = TokenSerializer(data=obj)
     serializer.is_valid(raise_exception=True)
-    token_upsert_from_partner(connection=connection, data=serializer.validated_data)
+    data = serializer.validated_data
+    owner = connection_party_or_unknown(
+        connection=connection,
+        country_code=data["country_code"],
+        party_id=data["party_id"],
+        role=Role.EMSP,
+    )
+    token_put_from_partner(owner=owner, data=data, reason=f"Pulled from {connection}")
 
 
 @transaction.atomic

@@ -1,16 +1,22 @@
-"""OCPI tokens endpoints: our eMSP Sender (list, authorize) and our CPO Receiver."""
+"""OCPI tokens endpoints: our eMSP Sender (list, authorize) and our CPO Receiver.
+
+The Receiver follows the recipe of echargo/ocpi/receiver.py.
+"""
 
 from __future__ import annotations
 
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from apps.partners.authentication import caller_of
+from apps.partners.models import Role
 from echargo.ocpi.exceptions import InvalidParameters, UnknownObject
 from echargo.ocpi.pagination import paginate_queryset
+from echargo.ocpi.receiver import body_object, owner_of_url, write_answer
 from echargo.ocpi.response import ocpi_response
-from echargo.ocpi.routing import check_body_id, check_body_owner, require_caller_party
+from echargo.ocpi.routing import check_body_id, check_body_owner
+from echargo.ocpi.views import OcpiView
+from echargo.ocpi.wire import validated
 
 from . import selectors, services
 from .models import TokenType
@@ -25,7 +31,7 @@ def _token_type(request: Request) -> str:
     return value
 
 
-class EmspTokenListView(APIView):
+class EmspTokenListView(OcpiView):
     ocpi_module = "tokens"
 
     def get(self, request: Request) -> Response:
@@ -37,7 +43,7 @@ class EmspTokenListView(APIView):
         return ocpi_response(data, headers=headers)
 
 
-class EmspTokenAuthorizeView(APIView):
+class EmspTokenAuthorizeView(OcpiView):
     ocpi_module = "tokens"
 
     def post(self, request: Request, token_uid: str) -> Response:
@@ -51,50 +57,45 @@ class EmspTokenAuthorizeView(APIView):
         return ocpi_response(info)
 
 
-class CpoTokensReceiverView(APIView):
+class CpoTokensReceiverView(OcpiView):
     """The base URL we announce for our tokens Receiver; objects live below it."""
 
     ocpi_module = "tokens"
 
 
-class CpoTokenView(APIView):
+class CpoTokenView(OcpiView):
     ocpi_module = "tokens"
 
     def get(self, request: Request, country_code: str, party_id: str, token_uid: str) -> Response:
-        require_caller_party(request, country_code, party_id)
-        owner = services.token_owner_of_partner(
-            caller_of(request).connection, country_code, party_id
-        )
+        owner = owner_of_url(request, country_code, party_id, role=Role.EMSP)
         token = selectors.token_of_partner(owner=owner, uid=token_uid, type=_token_type(request))
         if token is None:
             raise UnknownObject("Unknown token.")
         return ocpi_response(token_to_ocpi(token))
 
     def put(self, request: Request, country_code: str, party_id: str, token_uid: str) -> Response:
-        require_caller_party(request, country_code, party_id)
-        check_body_owner(request.data, country_code, party_id)
-        check_body_id(request.data, "uid", token_uid)
-        serializer = TokenSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        if serializer.validated_data["type"] != _token_type(request):
+        owner = owner_of_url(request, country_code, party_id, role=Role.EMSP)
+        body = body_object(request)
+        check_body_owner(body, country_code, party_id)
+        check_body_id(body, "uid", token_uid)
+        data = validated(TokenSerializer, body)
+        if data["type"] != _token_type(request):
             raise InvalidParameters("type in the body differs from the URL.")
-        _, created = services.token_upsert_from_partner(
-            connection=caller_of(request).connection, data=serializer.validated_data
+        write = services.token_put_from_partner(
+            owner=owner, data=data, reason=f"PUT by {caller_of(request).connection}"
         )
-        return ocpi_response(http_status=201 if created else 200)
+        return write_answer(write)
 
     def patch(self, request: Request, country_code: str, party_id: str, token_uid: str) -> Response:
-        require_caller_party(request, country_code, party_id)
-        check_body_owner(request.data, country_code, party_id)
-        check_body_id(request.data, "uid", token_uid)
-        connection = caller_of(request).connection
-        owner = services.token_owner_of_partner(connection, country_code, party_id)
-        token = selectors.token_of_partner(owner=owner, uid=token_uid, type=_token_type(request))
-        if token is None:
-            raise UnknownObject("Unknown token: PUT it first.")
-        serializer = TokenPatchSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        services.token_patch_from_partner(
-            token=token, data=serializer.validated_data, connection=connection
+        owner = owner_of_url(request, country_code, party_id, role=Role.EMSP)
+        body = body_object(request)
+        check_body_owner(body, country_code, party_id)
+        check_body_id(body, "uid", token_uid)
+        write = services.token_patch_from_partner(
+            owner=owner,
+            uid=token_uid,
+            type=_token_type(request),
+            data=validated(TokenPatchSerializer, body),
+            reason=f"PATCH by {caller_of(request).connection}",
         )
-        return ocpi_response()
+        return write_answer(write)

@@ -9,7 +9,7 @@ from rest_framework.fields import SkipField, empty
 
 from echargo.ocpi.fields import (
     CiStringField,
-    OcpiDateTimeField,
+    LastUpdatedField,
     OcpiStringField,
     format_ocpi_datetime,
 )
@@ -39,7 +39,7 @@ class TokenSerializer(serializers.Serializer):
     language = optional(OcpiStringField, 2)
     default_profile_type = optional(serializers.ChoiceField, choices=ProfileType.choices)
     energy_contract = optional(EnergyContractSerializer)
-    last_updated = OcpiDateTimeField()
+    last_updated = LastUpdatedField()
 
     def to_internal_value(self, data: Any) -> dict[str, Any]:
         # DRF's BooleanField accepts "true"/1; OCPI booleans are JSON booleans only.

@@ -6,10 +6,12 @@ failing listener is logged and ignored, so logging can never break the exchange 
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from django.dispatch import Signal
 
@@ -21,16 +23,74 @@ INBOUND = "in"
 OUTBOUND = "out"
 
 # Credentials tokens travel as {"token": "..."} in the credentials module; driver Token objects
-# are JSON objects under "token", which this pattern leaves alone. A value cut off by truncation
-# (no closing quote) is masked too.
-_TOKEN_VALUE = re.compile(r'("token"\s*:\s*)"(?:[^"\\]|\\.)*(?:"|$)')
-MASK = '"********"'
+# are JSON objects under "token", which are left alone.
+TOKEN_KEY = "token"  # noqa: S105 (a JSON key, not a secret)
+MASK_VALUE = "********"
+MASK = f'"{MASK_VALUE}"'
 _STATUS_CODE = re.compile(rb'"status_code"\s*:\s*(\d{4})')
+# A JSON string member `"key": "value"`, the value possibly cut off by truncation. Used on text
+# that does not parse (cut off, or not JSON at all), where keys are decoded one by one.
+_STRING_MEMBER = re.compile(r'"((?:[^"\\]|\\.)*)"(\s*:\s*)"(?:[^"\\]|\\.)*(?:"|\\?$)')
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _mask_parsed(value: Any) -> bool:
+    """Mask credentials token values in a parsed document in place; whether any was found."""
+    found = False
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            for key, child in item.items():
+                if key == TOKEN_KEY and isinstance(child, str):
+                    item[key] = MASK_VALUE
+                    found = True
+                else:
+                    stack.append(child)
+        elif isinstance(item, list):
+            stack.extend(item)
+    return found
+
+
+def _key_is_token(escaped: str) -> bool:
+    if escaped == TOKEN_KEY:
+        return True
+    if "\\" not in escaped:
+        return False
+    try:
+        return json.loads(f'"{escaped}"') == TOKEN_KEY
+    except ValueError:
+        return False
+
+
+def _mask_text(text: str) -> str:
+    return _STRING_MEMBER.sub(
+        lambda m: f'"{m.group(1)}"{m.group(2)}{MASK}' if _key_is_token(m.group(1)) else m.group(0),
+        text,
+    )
 
 
 def mask_secrets(body: str) -> str:
-    """Hide credentials token values in a JSON body."""
-    return _TOKEN_VALUE.sub(lambda m: m.group(1) + MASK, body)
+    """Hide credentials token values in a JSON body, however its keys are spelled.
+
+    JSON lets a key be written with escapes ("\\u0074oken" is "token"), so a search for the
+    literal text would miss it. A body that parses is masked on the parsed document (and written
+    back only when something was masked); otherwise (cut off by truncation, not JSON, or a
+    duplicate key hiding a string behind an object) it is masked member by member, each key
+    decoded.
+    """
+    if TOKEN_KEY not in body and "\\u" not in body:
+        return body  # no key can spell "token": the common case stays a substring search
+    try:
+        document = json.loads(body)
+        if _mask_parsed(document):
+            # A lone surrogate (a valid JSON escape, not a character) cannot be stored as UTF-8.
+            return _SURROGATE.sub(
+                "\ufffd", json.dumps(document, ensure_ascii=False, separators=(",", ":"))
+            )
+    except (ValueError, RecursionError):
+        pass
+    return _mask_text(body)
 
 
 def body_text(raw: bytes | str | None, limit: int) -> str:
@@ -42,7 +102,7 @@ def body_text(raw: bytes | str | None, limit: int) -> str:
         raw = raw[: limit * 4].decode("utf-8", errors="replace")
     text = raw[:limit]
     # PostgreSQL text cannot hold NUL; a hostile body must still be logged.
-    text = mask_secrets(text.replace("\x00", "\ufffd"))
+    text = mask_secrets(text).replace("\x00", "\ufffd")
     if size > limit:
         text += f"... [truncated, {size} bytes]"
     return text

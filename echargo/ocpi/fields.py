@@ -7,6 +7,7 @@ import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django.conf import settings
 from django.utils import timezone
 from rest_framework import serializers
 
@@ -49,6 +50,28 @@ class OcpiDateTimeField(serializers.Field):
 
     def to_representation(self, value: dt.datetime) -> str:
         return format_ocpi_datetime(value)
+
+
+class LastUpdatedField(OcpiDateTimeField):
+    """The `last_updated` of an object a partner sends: an OCPI DateTime, not in the future.
+
+    Every receiver keeps the newest version and drops older ones (echargo/ocpi/receiver.py), so
+    a last_updated of 9999-12-31 would freeze the object: every later real update would look
+    older. A partner's clock may run a little ahead of ours; beyond OCPI_MAX_CLOCK_SKEW_SECONDS
+    the version is refused (2001).
+    """
+
+    default_error_messages = {
+        "future": "last_updated lies in the future ({value}); beyond the tolerated clock skew of "
+        "{skew} s.",
+    }
+
+    def to_internal_value(self, data: Any) -> dt.datetime:
+        value = super().to_internal_value(data)
+        skew = settings.OCPI_MAX_CLOCK_SKEW_SECONDS
+        if value > timezone.now() + dt.timedelta(seconds=skew):
+            self.fail("future", value=format_ocpi_datetime(value), skew=skew)
+        return value
 
 
 class CiStringField(serializers.CharField):

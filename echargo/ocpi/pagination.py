@@ -30,6 +30,10 @@ class PageRequest:
     date_to: dt.datetime | None
 
 
+# SQL OFFSET and LIMIT are bigint: a larger value would fail in the database, not answer 2001.
+MAX_BIGINT = 2**63 - 1
+
+
 def _int_param(request: Request, name: str, default: int) -> int:
     raw = request.query_params.get(name)
     if raw in (None, ""):
@@ -38,8 +42,8 @@ def _int_param(request: Request, name: str, default: int) -> int:
         value = int(raw)
     except ValueError:
         raise InvalidParameters(f"{name} must be a non-negative integer.") from None
-    if value < 0:
-        raise InvalidParameters(f"{name} must be a non-negative integer.")
+    if value < 0 or value > MAX_BIGINT:
+        raise InvalidParameters(f"{name} must be a non-negative integer up to {MAX_BIGINT}.")
     return value
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+from django.http import HttpResponse
 from django.utils import timezone
 from rest_framework.response import Response
 
@@ -43,3 +45,22 @@ def ocpi_response(
         status=http_status,
         headers=headers,
     )
+
+
+def stored_document_response(data_json: str, headers: dict[str, str] | None = None) -> HttpResponse:
+    """The success envelope around `data` that is already JSON text: a stored OCPI document, or
+    a list of them joined with commas, is served as it is stored, not parsed and serialised
+    again (DESIGN.md: speed by design)."""
+    rest = json.dumps(envelope(), separators=(",", ":"))
+    return HttpResponse(
+        '{"data":' + data_json + "," + rest[1:],
+        content_type="application/json",
+        headers=headers,
+    )
+
+
+def stored_list_response(
+    documents: list[str], headers: dict[str, str] | None = None
+) -> HttpResponse:
+    """`stored_document_response` for a page of stored documents."""
+    return stored_document_response("[" + ",".join(documents) + "]", headers)

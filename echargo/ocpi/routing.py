@@ -20,6 +20,8 @@ class OcpiCaller(Protocol):
 
     def represents(self, country_code: str, party_id: str) -> bool: ...
 
+    def party_in_role(self, country_code: str, party_id: str, role: str) -> Any: ...
+
 
 def ci(value: str) -> str:
     """The lookup form of a CiString: upper case."""
@@ -40,6 +42,13 @@ def require_caller_party(request: Request, country_code: str, party_id: str) -> 
     caller: OcpiCaller = request.user
     if not caller.represents(country_code, party_id):
         raise UnknownObject(f"Unknown party {country_code}*{party_id} for this connection.")
+
+
+def to_party(request: Request) -> tuple[str, str] | None:
+    """The party an OCPI-to-* header pair addresses (a platform hosting several parties serves
+    that one only; OCPI 2.2.1 transport: message routing), or None when not both are sent."""
+    country, party = request.headers.get(h.TO_COUNTRY), request.headers.get(h.TO_PARTY)
+    return (country, party) if country and party else None
 
 
 def check_from_headers(request: Request) -> None:

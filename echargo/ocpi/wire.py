@@ -1,4 +1,5 @@
-"""OCPI 2.2.1 classes that more than one module puts on the wire, and the cardinality helpers.
+"""OCPI 2.2.1 classes that more than one module puts on the wire, the cardinality helpers, and
+the generic helpers every module's wire.py and admin use (validation, error text, exact JSON).
 
 EnergyMix and its parts are specified in mod_locations and reused by mod_tariffs; Image and
 BusinessDetails are specified in mod_locations and reused by credentials; DisplayText and URL
@@ -7,13 +8,21 @@ are types.asciidoc. The modules' own objects stay in their apps' `wire.py`.
 
 from __future__ import annotations
 
+import datetime as dt
+import json
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
 from rest_framework import serializers
 
 from echargo.ocpi.enums import EnergySourceCategory, EnvironmentalImpactCategory, ImageCategory
-from echargo.ocpi.fields import CiStringField, OcpiNumberField, OcpiStringField
+from echargo.ocpi.fields import (
+    CiStringField,
+    OcpiNumberField,
+    OcpiStringField,
+    format_ocpi_datetime,
+)
 
 # --- Cardinalities -----------------------------------------------------------------------------
 
@@ -93,3 +102,71 @@ class EnergyMixSerializer(OcpiObjectSerializer):
     environ_impact = many(EnvironmentalImpactSerializer())
     supplier_name = optional(OcpiStringField, 64)
     energy_product_name = optional(OcpiStringField, 64)
+
+
+# --- Validation and error text --------------------------------------------------------------------
+
+
+def validated(serializer_class: type[serializers.Serializer], data: Any) -> dict[str, Any]:
+    """Validate one OCPI object (raises DRF ValidationError -> OCPI 2001)."""
+    if not isinstance(data, dict):
+        raise serializers.ValidationError("The body must be a JSON object.")
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+def flatten_errors(detail: Any, prefix: str = "") -> list[str]:
+    """DRF error details as "field.sub: problem" lines (for staff messages and CSV rows)."""
+    if isinstance(detail, dict):
+        return [
+            line
+            for key, value in detail.items()
+            for line in flatten_errors(value, f"{prefix}{key}.")
+        ]
+    if isinstance(detail, list):
+        return [line for value in detail for line in flatten_errors(value, prefix)]
+    return [f"{prefix.rstrip('.')}: {detail}" if prefix else str(detail)]
+
+
+# --- JSON values --------------------------------------------------------------------------------
+
+
+def jsonable(value: Any) -> Any:
+    """Validated data -> plain JSON values in OCPI shape (for JSON columns and documents)."""
+    if isinstance(value, Mapping):
+        return {k: jsonable(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dt.datetime):
+        return format_ocpi_datetime(value)
+    return value
+
+
+def _decimal_text(value: Decimal) -> str:
+    if not value.is_finite():
+        raise ValueError(f"not a JSON number: {value!r}")
+    text = format(value.normalize(), "f")
+    # Keep numbers looking like numbers with decimals (0.0, 2.5): OCPI `number`, not `int`.
+    return text if "." in text else text + ".0"
+
+
+def ocpi_dumps(value: Any) -> str:
+    """JSON text of an OCPI document with every Decimal written exactly (no float detour)."""
+    if isinstance(value, Mapping):
+        items = (
+            f"{json.dumps(str(k), ensure_ascii=False)}:{ocpi_dumps(v)}" for k, v in value.items()
+        )
+        return "{" + ",".join(items) + "}"
+    if isinstance(value, list | tuple):
+        return "[" + ",".join(ocpi_dumps(v) for v in value) + "]"
+    if isinstance(value, Decimal):
+        return _decimal_text(value)
+    return json.dumps(value, ensure_ascii=False, allow_nan=False)
+
+
+def ocpi_loads(text: str) -> Any:
+    """Parse stored OCPI JSON with exact numbers."""
+    return json.loads(text, parse_float=Decimal)

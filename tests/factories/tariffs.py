@@ -13,7 +13,7 @@ import factory
 
 from apps.partners.models import Party
 from apps.tariffs.models import Tariff
-from apps.tariffs.services import tariff_upsert_from_partner, tariff_upsert_own
+from apps.tariffs.services import tariff_put_from_partner, tariff_upsert_own
 from apps.tariffs.wire import TariffSerializer
 
 
@@ -45,7 +45,7 @@ def own_tariff(owner: Party | None = None, **data: Any) -> Tariff:
     body.pop("last_updated")
     if owner is not None:
         body["country_code"], body["party_id"] = owner.country_code, owner.party_id
-    return tariff_upsert_own(data=body, owner=owner, reason="test set-up").tariff
+    return tariff_upsert_own(data=body, owner=owner, reason="test set-up").obj
 
 
 def partner_tariff(owner: Party, **data: Any) -> Tariff:
@@ -53,4 +53,4 @@ def partner_tariff(owner: Party, **data: Any) -> Tariff:
     body = TariffData(country_code=owner.country_code, party_id=owner.party_id, **data)
     serializer = TariffSerializer(data=body)
     serializer.is_valid(raise_exception=True)
-    return tariff_upsert_from_partner(owner=owner, data=serializer.validated_data).tariff
+    return tariff_put_from_partner(owner=owner, data=serializer.validated_data).obj

@@ -15,8 +15,9 @@ from django.test.utils import CaptureQueriesContext
 
 from apps.locations.models import EVSE, Location
 from apps.locations.services import evse_status_set, location_put_from_partner
-from apps.locations.wire import LocationIn, validated
+from apps.locations.wire import LocationIn
 from apps.partners.models import OutboxMessage
+from echargo.ocpi.wire import validated
 from tests.factories.locations import ConnectorData, EVSEData, LocationData, own_location
 
 pytestmark = pytest.mark.django_db

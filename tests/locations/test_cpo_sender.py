@@ -15,9 +15,10 @@ from django.test.utils import CaptureQueriesContext
 from apps.locations import selectors
 from apps.locations.models import Location
 from apps.locations.services import location_put_from_partner
-from apps.locations.wire import LocationIn, validated
+from apps.locations.wire import LocationIn
 from echargo.ocpi.client import parse_next_link
 from echargo.ocpi.pagination import PageRequest
+from echargo.ocpi.wire import validated
 from tests.factories.locations import EVSEData, LocationData, own_location
 
 pytestmark = pytest.mark.django_db

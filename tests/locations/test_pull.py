@@ -10,12 +10,14 @@ import json
 import pytest
 import responses
 from django.core.management import call_command
+from django.utils import timezone
 
 from apps.audit.models import AuditEvent
 from apps.locations.models import Location
 from apps.partners import token_vault
 from apps.partners.models import SyncState
 from apps.partners.pull import pull_run
+from echargo.ocpi.fields import format_ocpi_datetime
 from tests.factories.locations import EVSEData, LocationData
 
 pytestmark = pytest.mark.django_db
@@ -256,8 +258,10 @@ def test_fewer_objects_than_the_partner_counts_blocks_retiring(hub_holds_two):
 @responses.activate
 def test_a_location_changed_after_the_pull_started_is_not_retired(hub_holds_two, api):
     keep, gone = kept_and_gone()
-    # A push that crossed the pull: its last_updated is later than the run's start.
-    pushed = {**gone, "last_updated": "2099-01-01T00:00:00Z"}
+    # A push that crossed the pull: its last_updated is later than the run's start (a minute
+    # ahead, within the clock skew a receiver tolerates).
+    ahead = timezone.now() + dt.timedelta(minutes=1)
+    pushed = {**gone, "last_updated": format_ocpi_datetime(ahead)}
     api.as_token("hub-token").put("/ocpi/emsp/2.2.1/locations/DE/HBA/GONE", pushed, format="json")
     responses.get(SENDER, **page([keep]))
 

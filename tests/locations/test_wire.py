@@ -14,8 +14,8 @@ from apps.locations.wire import (
     LocationIn,
     PublishTokenTypeSerializer,
     normalise_coordinate,
-    validated,
 )
+from echargo.ocpi.wire import validated
 from tests.factories.locations import ConnectorData, EVSEData, LocationData
 
 

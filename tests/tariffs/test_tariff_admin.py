@@ -12,7 +12,7 @@ from django.urls import reverse
 from apps.partners.models import OutboxMessage
 from apps.tariffs.models import PriceComponent, Tariff, TariffElement
 from apps.tariffs.services import tariff_upsert_own
-from apps.tariffs.wire import ocpi_loads
+from echargo.ocpi.wire import ocpi_loads
 from tests.factories.tariffs import TariffData, own_tariff, partner_tariff
 
 pytestmark = pytest.mark.django_db
@@ -411,7 +411,7 @@ def test_price_sample_of_an_unknown_tariff_is_404(admin_client):
 
 
 def test_history_page_lists_each_change_with_its_reason(admin_client, our_cpo):
-    tariff = tariff_upsert_own(data={**tariff_body("DAY")}, reason="Launch").tariff
+    tariff = tariff_upsert_own(data={**tariff_body("DAY")}, reason="Launch").obj
     tariff_upsert_own(data={**tariff_body("DAY"), "currency": "EUR"}, reason="Euro pricing")
 
     response = admin_client.get(reverse("admin:tariffs_tariff_history", args=[tariff.pk]))

@@ -18,8 +18,8 @@ from apps.partners.services import (
 )
 from apps.tariffs.models import Tariff
 from apps.tariffs.services import tariff_delete_own, tariff_upsert_own
-from apps.tariffs.wire import ocpi_loads
 from echargo.ocpi.client import OcpiClientError
+from echargo.ocpi.wire import ocpi_loads
 
 pytestmark = [pytest.mark.peer, pytest.mark.django_db(transaction=True)]
 
@@ -96,7 +96,7 @@ def test_tariffs_travel_both_ways_between_two_instances(peer, connection, peer_t
             ],
         },
         reason="end-to-end test",
-    ).tariff
+    ).obj
     outbox_deliver(connection_id=connection.pk)
     message = OutboxMessage.objects.get(connection=connection, module="tariffs")
     assert (message.status, message.method, message.path) == (

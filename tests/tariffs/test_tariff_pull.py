@@ -13,7 +13,7 @@ from apps.partners import token_vault
 from apps.partners.models import SyncState
 from apps.partners.pull import pull_run
 from apps.tariffs.models import Tariff
-from apps.tariffs.wire import ocpi_dumps, ocpi_loads
+from echargo.ocpi.wire import ocpi_dumps, ocpi_loads
 from tests.factories.tariffs import TariffData, own_tariff, partner_tariff
 
 pytestmark = pytest.mark.django_db

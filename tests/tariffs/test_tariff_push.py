@@ -17,8 +17,8 @@ from apps.partners.models import OutboxMessage, PartnerConnection
 from apps.partners.outbox import outbox_deliver
 from apps.tariffs.models import Tariff, TariffElement
 from apps.tariffs.services import tariff_delete_own, tariff_upsert_own
-from apps.tariffs.wire import ocpi_loads
 from echargo.history import SYSTEM_USERNAME
+from echargo.ocpi.wire import ocpi_loads
 from tests.factories.partners import PartnerConnectionFactory, PartyFactory
 from tests.factories.tariffs import TariffData, own_tariff, partner_tariff
 from tests.tariffs.conftest import BOSPHORUS_TARIFFS
@@ -108,7 +108,7 @@ def test_last_updated_is_set_by_the_service_in_milliseconds(our_cpo):
     with time_machine.travel(moment, tick=False):
         tariff = tariff_upsert_own(
             data={**data(id="DAY"), "last_updated": "2001-01-01T00:00:00Z"}, owner=our_cpo
-        ).tariff
+        ).obj
 
     assert tariff.last_updated == moment.replace(microsecond=123000)
     assert ocpi_loads(tariff.ocpi_json)["last_updated"] == "2026-03-01T10:00:00.123Z"
@@ -195,7 +195,7 @@ def test_partner_tariffs_cannot_be_deleted_as_ours(allego_cpo):
 
 
 def test_owner_defaults_to_the_one_cpo_we_host(our_cpo):
-    tariff = tariff_upsert_own(data=data(id="DAY")).tariff
+    tariff = tariff_upsert_own(data=data(id="DAY")).obj
     assert tariff.owner == our_cpo
 
 

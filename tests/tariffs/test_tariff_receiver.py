@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 
 from apps.tariffs.models import PriceComponent, Tariff, TariffElement, TariffRestrictions
 from apps.tariffs.services import tariff_delete_from_partner
-from apps.tariffs.wire import TariffSerializer, ocpi_loads
+from apps.tariffs.wire import TariffSerializer
+from echargo.ocpi.wire import ocpi_loads
 from tests.factories.tariffs import TariffData, partner_tariff
 
 pytestmark = pytest.mark.django_db
