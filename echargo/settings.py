@@ -138,21 +138,25 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=PRODUCTION)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 # HSTS: browsers reaching the staff site keep to https for this long (a year in production;
-# 0, no header, in the demo, which runs on plain http).
+# 0, no header, in the demo, which runs on plain http). includeSubDomains covers only names
+# below our own host. Preloading is a commitment an operator makes for its whole domain, in
+# the browsers' lists, and cannot be undone quickly: off unless set (W021 silenced while off).
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31_536_000 if PRODUCTION else 0)
-SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=PRODUCTION)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+if not SECURE_HSTS_PRELOAD:
+    SILENCED_SYSTEM_CHECKS += ["security.W021"]
 # http -> https redirect. Off by default, also in production: the TLS-terminating proxy in
 # front of us redirects (and a redirect here would answer partners' plain-http POST/PUT with a
-# 301 they do not follow). Set it where nothing in front redirects.
+# 301 they do not follow). Set it where nothing in front redirects; W008 is silenced while off.
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
+if not SECURE_SSL_REDIRECT:
+    SILENCED_SYSTEM_CHECKS += ["security.W008"]
 # check --deploy looks for CsrfViewMiddleware (W003) and XFrameOptionsMiddleware (W002) in
 # MIDDLEWARE only; both run for every staff page inside StaffSiteMiddleware (STAFF_MIDDLEWARE
 # above), and /ocpi/ needs neither (token-authenticated JSON, no cookies, never framed).
 # tests/echargo_core/test_staff_middleware.py checks they are in the chain.
 SILENCED_SYSTEM_CHECKS += ["security.W002", "security.W003"]
-if not SECURE_SSL_REDIRECT:
-    # W008 asks for SECURE_SSL_REDIRECT: the proxy does that here (see above).
-    SILENCED_SYSTEM_CHECKS += ["security.W008"]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},

@@ -5,6 +5,8 @@ The Receiver follows the recipe of echargo/ocpi/receiver.py.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -47,7 +49,10 @@ class EmspTokenAuthorizeView(OcpiView):
     ocpi_module = "tokens"
 
     def post(self, request: Request, token_uid: str) -> Response:
-        location = location_references_in(request.data) if request.data else None
+        # The body is optional: none (parsed as {}) asks without a location; anything else
+        # must be a LocationReferences object ([] or null is 2001, not "no location").
+        data = request.data
+        location = None if isinstance(data, Mapping) and not data else location_references_in(data)
         info = services.token_authorize_for_partner(
             connection=caller_of(request).connection,
             uid=token_uid,

@@ -46,6 +46,48 @@ def test_credentials_tokens_are_masked_in_logged_bodies(api, bosphorus):
     assert '"token":"********"' in row.request_body
 
 
+@pytest.mark.parametrize(
+    "key",
+    [r"\u0074oken", r"\u0074\u006f\u006b\u0065\u006e", r"t\u006Fken"],
+)
+def test_credentials_tokens_are_masked_whatever_the_key_spelling(api, bosphorus, key):
+    # The same JSON key "token", spelled with escapes: a search for the literal text misses it.
+    body = f'{{"{key}": "very-secret-token-b", "url": "x", "roles": []}}'
+    api.as_token("bosphorus-token").put(
+        "/ocpi/2.2.1/credentials", data=body.encode(), content_type="application/json"
+    )
+    row = OcpiExchange.objects.get()
+    assert "very-secret-token-b" not in row.request_body
+    assert "********" in row.request_body
+
+
+def test_a_token_cut_off_by_truncation_is_masked_too(api, bosphorus, settings):
+    settings.OCPI_EXCHANGE_LOG_MAX_REQUEST_BODY = 30
+    body = '{"\\u0074oken": "very-secret-token-b-and-more", "url": "x", "roles": []}'
+    api.as_token("bosphorus-token").put(
+        "/ocpi/2.2.1/credentials", data=body.encode(), content_type="application/json"
+    )
+    row = OcpiExchange.objects.get()
+    assert "very-secret" not in row.request_body
+    assert "truncated" in row.request_body
+
+
+def test_a_token_hidden_behind_a_duplicate_key_is_masked(api, bosphorus):
+    # json.loads keeps the last duplicate (an object here): the string before it is masked too.
+    body = '{"token": "very-secret-token-b", "token": {}, "url": "x", "roles": []}'
+    api.as_token("bosphorus-token").put(
+        "/ocpi/2.2.1/credentials", data=body.encode(), content_type="application/json"
+    )
+    assert "very-secret-token-b" not in OcpiExchange.objects.get().request_body
+
+
+def test_driver_token_objects_in_an_authorization_are_logged_as_they_are():
+    from echargo.ocpi.exchange import body_text
+
+    body = b'{"data":{"allowed":"ALLOWED","token":{"uid":"ABC123"}},"status_code":1000}'
+    assert body_text(body, 4096) == body.decode()
+
+
 def test_nul_bytes_in_a_hostile_body_are_still_logged(api, bosphorus):
     response = api.as_token("bosphorus-token").put(
         "/ocpi/2.2.1/credentials", data=b'{"token": "\x00"}', content_type="application/json"
