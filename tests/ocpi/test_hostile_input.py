@@ -15,7 +15,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import hypothesis
 import pytest
+from hypothesis import strategies as st
 
 from apps.locations.models import EVSE, Connector, Location
 from apps.partners.models import AccessToken, PartnerConnection, Party
@@ -391,3 +393,44 @@ def test_a_last_updated_within_the_clock_skew_is_accepted(api, held, settings):
     assert Location.objects.get(location_key=HELD, party_id="HBA").last_updated == ahead.replace(
         microsecond=ahead.microsecond // 1000 * 1000
     )
+
+
+# --- Any JSON in any field of any input route -------------------------------------------------
+
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(10**20), 10**20)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=50)
+    | st.sampled_from(["\ud800", "\udfff", "\x00", "x" * 300, "", FUTURE, "AVAILABLE"]),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=10), children, max_size=3)
+    ),
+    max_leaves=8,
+)
+BODY_CASES = [(route, method) for route in ROUTES for method in route.methods if route.body]
+BODY_CASES = [(route, method) for route, method in BODY_CASES if _has_body(route, method)]
+
+
+@hypothesis.settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[hypothesis.HealthCheck.function_scoped_fixture],
+)
+@hypothesis.given(case=st.sampled_from(BODY_CASES), data=st.data(), value=json_values)
+def test_any_json_in_any_field_of_any_input_route_is_answered_never_500(
+    api, held, case, data, value
+):
+    route, method = case
+    body = route.valid_body(method)
+    key = data.draw(st.sampled_from(sorted(body)), label="field")
+    before = snapshot()
+
+    response = _send(api, route, method, route.url(), _dumps({**body, key: value}))
+
+    assert response.status_code < 500, response.content
+    status_code = response.json()["status_code"]
+    assert status_code < 3000
+    if status_code != 1000:
+        assert snapshot() == before
