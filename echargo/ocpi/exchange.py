@@ -32,6 +32,8 @@ _STATUS_CODE = re.compile(rb'"status_code"\s*:\s*(\d{4})')
 # that does not parse (cut off, or not JSON at all), where keys are decoded one by one.
 _STRING_MEMBER = re.compile(r'"((?:[^"\\]|\\.)*)"(\s*:\s*)"(?:[^"\\]|\\.)*(?:"|\\?$)')
 _SURROGATE = re.compile("[\ud800-\udfff]")
+# The same for a key spelled literally (a value cut off by truncation is masked too).
+_LITERAL_TOKEN_VALUE = re.compile(r'("token"\s*:\s*)"(?:[^"\\]|\\.)*(?:"|\\?$)')
 
 
 def _mask_parsed(value: Any) -> bool:
@@ -74,20 +76,20 @@ def mask_secrets(body: str) -> str:
     """Hide credentials token values in a JSON body, however its keys are spelled.
 
     JSON lets a key be written with escapes ("\\u0074oken" is "token"), so a search for the
-    literal text would miss it. A body that parses is masked on the parsed document (and written
-    back only when something was masked); otherwise (cut off by truncation, not JSON, or a
-    duplicate key hiding a string behind an object) it is masked member by member, each key
-    decoded.
+    literal text misses it. Without any \\u escape in the body every key is spelled as it
+    reads, and the literal search is exact (the common case, cheap on every authorization).
+    With one, a body that parses is masked on the parsed document (written back only when
+    something was masked); otherwise (cut off by truncation, not JSON, or a duplicate key hiding
+    a string behind an object) it is masked member by member, each key decoded.
     """
-    if TOKEN_KEY not in body and "\\u" not in body:
-        return body  # no key can spell "token": the common case stays a substring search
+    if "\\u" not in body:
+        return _LITERAL_TOKEN_VALUE.sub(lambda m: m.group(1) + MASK, body)
     try:
         document = json.loads(body)
         if _mask_parsed(document):
             # A lone surrogate (a valid JSON escape, not a character) cannot be stored as UTF-8.
-            return _SURROGATE.sub(
-                "\ufffd", json.dumps(document, ensure_ascii=False, separators=(",", ":"))
-            )
+            compact = json.dumps(document, ensure_ascii=False, separators=(",", ":"))
+            return _SURROGATE.sub("\ufffd", compact)
     except (ValueError, RecursionError):
         pass
     return _mask_text(body)
