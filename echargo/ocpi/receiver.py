@@ -27,15 +27,20 @@ The view (apps/<app>/views.py), thin and the same in every app::
             )
             return write_answer(write)                             # 201 / 200 / stale note
 
-The service (apps/<app>/services.py), `<entity>_put_from_partner` / `_patch_from_partner`::
+The service (apps/<app>/services.py), `<entity>_put_from_partner` (and `_patch_from_partner`,
+which answers `Outcome.UPDATED`)::
 
     @first_write_race_safe                       # concurrent first PUTs of one new object
     def thing_put_from_partner(*, owner, data, reason) -> Write[Thing]:
         held = Thing.objects.select_for_update().filter(owner=owner, key=...).first()
         if held is not None and is_stale(data["last_updated"], held.last_updated):
-            return Write(Outcome.STALE, held)
+            return Write(Outcome.STALE, held, changed=False)
         ... save row by row with `_change_reason` (simple-history) ...
         return Write(Outcome.CREATED if held is None else Outcome.REPLACED, thing)
+
+Tests: add the module's routes to ROUTES in tests/ocpi/test_hostile_input.py (every hostile
+input class and the stale answer then run against them) and its first PUT to
+tests/ocpi/test_first_write_race.py.
 
 What the layer below already did by the time the view runs:
 - the body parsed as JSON with exact numbers, no deeper than 32 levels, no lone surrogate
