@@ -36,8 +36,11 @@ def _stamp(i: int) -> str:
     return format_ocpi_datetime(START + dt.timedelta(seconds=i))
 
 
-def _concurrent_puts(token: str, url: str, body_of: Callable[[int], dict[str, Any]]) -> list:
-    """PUT body_of(i) for i in 0..49 from 50 threads released together; their answers."""
+def _concurrent_puts(
+    token: str, url: str, body_of: Callable[[int], dict[str, Any]], method: str = "put"
+) -> list:
+    """PUT (or `method`) body_of(i) for i in 0..49 from 50 threads released together; their
+    answers."""
     barrier = threading.Barrier(WRITERS)
     answers: list[Any] = [None] * WRITERS
 
@@ -45,7 +48,7 @@ def _concurrent_puts(token: str, url: str, body_of: Callable[[int], dict[str, An
         client = OcpiTestClient().as_token(token)
         try:
             barrier.wait(timeout=30)
-            response = client.put(url, body_of(i), format="json")
+            response = getattr(client, method)(url, body_of(i), format="json")
             answers[i] = (response.status_code, response.json())
         except Exception as exc:  # reported by the assertions below
             answers[i] = exc
@@ -133,3 +136,30 @@ def test_concurrent_first_puts_of_a_new_tariff_all_succeed_and_the_newest_wins(
     price = tariff.elements.get().price_components.get().price
     assert price == Decimal(WRITERS - 1) / 100
     assert tariff.history.filter(history_type="+").count() == 1
+
+
+def test_concurrent_puts_of_a_held_location_and_patches_of_its_evse_end_on_the_newest(
+    transactional_db, hub
+):
+    url = "/ocpi/emsp/2.2.1/locations/DE/HBA/RACE-2"
+    first = LocationData(country_code="DE", party_id="HBA", id="RACE-2", evses=[EVSEData(uid="E1")])
+    assert OcpiTestClient().as_token("hub-token").put(url, first, format="json").status_code == 201
+
+    def location(i: int) -> dict[str, Any]:
+        return {**first, "name": f"Version {i}", "last_updated": _stamp(i)}
+
+    answers = _concurrent_puts("hub-token", url, location)
+    assert [a[0] if isinstance(a, tuple) else a for a in answers] == [200] * WRITERS
+    newest = START + dt.timedelta(seconds=WRITERS - 1)
+    stored = Location.objects.get(location_key="RACE-2")
+    assert (stored.name, stored.last_updated) == (f"Version {WRITERS - 1}", newest)
+
+    def evse_patch(i: int) -> dict[str, Any]:
+        status = "CHARGING" if i == WRITERS - 1 else "BLOCKED"
+        return {"status": status, "last_updated": _stamp(WRITERS + i)}
+
+    answers = _concurrent_puts("hub-token", f"{url}/E1", evse_patch, method="patch")
+    assert [a[0] if isinstance(a, tuple) else a for a in answers] == [200] * WRITERS
+    evse = Location.objects.get(location_key="RACE-2").evses.get()
+    assert evse.status == "CHARGING"
+    assert evse.last_updated == START + dt.timedelta(seconds=2 * WRITERS - 1)
