@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import os
 import re
-import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -50,6 +50,7 @@ class PeerInstance:
         self.country_code, self.party_id = country_code, party_id
         self.process: subprocess.Popen | None = None
         self.log = workdir / "peer.log"
+        self.invitations = 0
 
     def manage(self, *args: str) -> str:
         result = subprocess.run(
@@ -103,22 +104,48 @@ class PeerInstance:
                 self.process.kill()
                 self.process.wait(timeout=10)
 
-    def freeze(self) -> None:
-        """Stop answering without closing sockets: a peer that is up but silent (SIGSTOP)."""
-        subprocess.run(["pkill", "-STOP", "-P", str(self.process.pid)], check=False)
-        os.kill(self.process.pid, signal.SIGSTOP)
-
-    def thaw(self) -> None:
-        os.kill(self.process.pid, signal.SIGCONT)
-        subprocess.run(["pkill", "-CONT", "-P", str(self.process.pid)], check=False)
-
     def invite(self, name: str) -> tuple[str, str]:
-        """Our versions URL and token A, as the peer's operator prints them."""
-        out = self.manage("ocpi_invite", name)
+        """Our versions URL and token A, as the peer's operator prints them.
+
+        The peer lives for the whole test session and connection names are unique, so each
+        invitation gets its own name: `name (n)`.
+        """
+        self.invitations += 1
+        out = self.manage("ocpi_invite", f"{name} ({self.invitations})")
         return (
             re.search(r"versions_url: (\S+)", out).group(1),
             re.search(r"token_a: (\S+)", out).group(1),
         )
+
+
+class SilentServer:
+    """A partner that is up but silent: it accepts every TCP connection on loopback and never
+    answers, so a call to it waits out its read timeout every time (a frozen process races: it
+    may still answer a request it had already read)."""
+
+    def __init__(self) -> None:
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self._listener.getsockname()[1]}"
+        self._held: list[socket.socket] = []
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self._listener.accept()
+            except OSError:  # closed by stop()
+                return
+            self._held.append(conn)
+
+    def __enter__(self) -> SilentServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._listener.close()
+        for conn in self._held:
+            conn.close()
+        self._thread.join(timeout=5)
 
 
 class CeleryWorker:
