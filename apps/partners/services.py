@@ -78,15 +78,17 @@ def _role_keys(roles: Iterable[dict[str, Any]]) -> set[RoleKey]:
 def party_upsert_own(
     *, country_code: str, party_id: str, roles: Iterable[str], name: str, website: str = ""
 ) -> list[Party]:
-    """Create or update the parties this platform hosts (one per role)."""
+    """Create or update the parties this platform hosts (one per role).
+
+    A party that already reads so is left alone: running it again writes no row and no history.
+    """
     parties = []
+    defaults = {"name": name, "website": website, "is_own": True, "connection": None}
     for role in roles:
-        party, _ = Party.objects.update_or_create(
-            country_code=ci(country_code),
-            party_id=ci(party_id),
-            role=role,
-            defaults={"name": name, "website": website, "is_own": True, "connection": None},
-        )
+        key = {"country_code": ci(country_code), "party_id": ci(party_id), "role": role}
+        party = Party.objects.filter(**key).first()
+        if party is None or any(getattr(party, f) != v for f, v in defaults.items()):
+            party, _ = Party.objects.update_or_create(**key, defaults=defaults)
         parties.append(party)
     return parties
 
