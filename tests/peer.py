@@ -34,7 +34,16 @@ def free_port() -> int:
 
 
 class PeerInstance:
-    def __init__(self, workdir: Path, country_code: str = "NL", party_id: str = "PEE") -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        country_code: str = "NL",
+        party_id: str = "PEE",
+        *,
+        like_bin_demo: bool = False,
+    ) -> None:
+        """`like_bin_demo`: no OCPI_BASE_URL; the instance records its base URL beside its
+        database as bin/demo does, and hosts no party until the test runs `ocpi_party`."""
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.versions_url = f"{self.url}/ocpi/versions"
@@ -47,13 +56,17 @@ class PeerInstance:
             "OCPI_CLIENT_CONNECT_TIMEOUT": "2",
             "OCPI_CLIENT_READ_TIMEOUT": "10",
         }
+        if like_bin_demo:
+            del self.env["OCPI_BASE_URL"]
+        self.like_bin_demo = like_bin_demo
         self.country_code, self.party_id = country_code, party_id
         self.process: subprocess.Popen | None = None
         self.log = workdir / "peer.log"
         self.invitations = 0
 
-    def manage(self, *args: str) -> str:
-        result = subprocess.run(
+    def run(self, *args: str) -> subprocess.CompletedProcess:
+        """`manage.py ARGS` on this instance, whatever its exit code."""
+        return subprocess.run(
             [sys.executable, "manage.py", *args],
             cwd=ROOT,
             env=self.env,
@@ -62,22 +75,28 @@ class PeerInstance:
             timeout=120,
             check=False,
         )
+
+    def manage(self, *args: str) -> str:
+        result = self.run(*args)
         if result.returncode != 0:
             raise RuntimeError(f"peer manage.py {' '.join(args)} failed:\n{result.stderr}")
         return result.stdout
 
     def start(self) -> PeerInstance:
         self.manage("migrate", "--noinput")
-        self.manage(
-            "ocpi_party",
-            self.country_code,
-            self.party_id,
-            "--roles",
-            "CPO",
-            "EMSP",
-            "--name",
-            "Peer Charging",
-        )
+        if self.like_bin_demo:
+            self.manage("ocpi_base_url", "--record", self.url)
+        else:
+            self.manage(
+                "ocpi_party",
+                self.country_code,
+                self.party_id,
+                "--roles",
+                "CPO",
+                "EMSP",
+                "--name",
+                "Peer Charging",
+            )
         self.process = subprocess.Popen(
             web_server_command(self.port, processes=1, threads=8),
             cwd=ROOT,

@@ -42,6 +42,8 @@ def test_a_failed_connect_is_retried_on_the_same_connection(our_parties):
     # The commands that take a name answer clearly, not with a traceback.
     with pytest.raises(CommandError, match="is pending, not connected"):
         call_command("ocpi_credentials", "update", "Gone Charging")
+    with pytest.raises(CommandError, match="is pending, not connected: no pull"):
+        call_command("ocpi_pull", "gone charging")
 
 
 def test_connection_names_are_unique_ignoring_case(our_parties):

@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from apps.partners.management.connection_argument import HELP, connection_argument
+from apps.partners.models import PartnerConnection
 from apps.partners.pull import PullResult, pull_run, pullable_modules
 
 
@@ -25,6 +26,9 @@ class Command(BaseCommand):
         self, *args: object, partner: str, module: list[str] | None, full: bool, **options: object
     ) -> None:
         connection = connection_argument(partner)
+        if connection.status != PartnerConnection.Status.CONNECTED:
+            # As the scheduled pulls: only a connected partner is called (we hold its token).
+            raise CommandError(f"{connection} is {connection.status}, not connected: no pull.")
         modules = module or [m for m in pullable_modules() if connection.endpoint_url(m, "SENDER")]
         failed = False
         for name in modules:
