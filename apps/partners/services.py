@@ -270,10 +270,17 @@ def connection_invite(*, name: str) -> tuple[PartnerConnection, str]:
     """A pending connection and its one-time token A, to hand to the partner out of band.
 
     Raises OwnPartyMissing before our own party exists (the partner's POST could not be
-    answered), ConnectionNameTaken when another connection has that name.
+    answered), ConnectionNameTaken when a live connection has that name; an unregistered one of
+    that name is invited again.
     """
     own_parties_required()
-    connection = _create_connection(name=name)
+    earlier = PartnerConnection.objects.filter(name__iexact=name).first()
+    if earlier is None:
+        connection = _create_connection(name=name)
+    elif earlier.status == PartnerConnection.Status.UNREGISTERED:
+        connection = _reopen(earlier, reason="Invited again after unregistering")
+    else:
+        raise _name_taken(name, earlier)
     expires = timezone.now() + dt.timedelta(hours=settings.OCPI_TOKEN_A_TTL_HOURS)
     _, token_a = _issue_token(connection, AccessToken.Kind.REGISTRATION, expires)
     audit_event_record(
@@ -282,6 +289,19 @@ def connection_invite(*, name: str) -> tuple[PartnerConnection, str]:
         message=f"Invitation created for {name}; token A expires {expires:%Y-%m-%d %H:%M}Z.",
     )
     return connection, token_a
+
+
+def _reopen(
+    connection: PartnerConnection, *, reason: str, versions_url: str = "", token: str = ""
+) -> PartnerConnection:
+    """An unregistered connection (or a failed registration of ours) made pending again under
+    its name, so that one partner keeps one connection, its history and its parties' objects."""
+    connection.status = PartnerConnection.Status.PENDING
+    connection.versions_url = versions_url
+    connection.outgoing_token_encrypted = token
+    connection._change_reason = reason
+    connection.save()
+    return connection
 
 
 def credentials_register_from_partner(
@@ -405,7 +425,8 @@ def connection_register_with_partner(
 
     Raises RegistrationFailed with a reason staff can act on; the connection stays pending with
     `last_error` set, and a retry under the same name reuses it (with the URL and token given
-    then) instead of adding a second one.
+    then) instead of adding a second one; so does registering again under the name of an
+    unregistered connection.
     """
     try:
         own_parties_required()
@@ -423,11 +444,13 @@ def connection_register_with_partner(
     elif earlier.status == PartnerConnection.Status.PENDING and earlier.versions_url:
         # Only our own registration attempts set versions_url on a pending connection (an
         # invitation learns it when the partner registers): this is a retry of a failed one.
-        connection = earlier
-        connection.versions_url = versions_url
-        connection.outgoing_token_encrypted = token
-        connection._change_reason = "Registration retried"
-        connection.save()
+        connection = _reopen(
+            earlier, reason="Registration retried", versions_url=versions_url, token=token
+        )
+    elif earlier.status == PartnerConnection.Status.UNREGISTERED:
+        connection = _reopen(
+            earlier, reason="Registering again", versions_url=versions_url, token=token
+        )
     else:
         raise RegistrationFailed(str(_name_taken(name, earlier)))
     connection_register(connection=connection)

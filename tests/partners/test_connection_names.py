@@ -106,3 +106,24 @@ def test_the_migration_suffixes_existing_duplicate_names():
         f"peer (#{rows[2].pk})",
         "Other",
     ]
+
+
+def test_an_unregistered_partner_is_invited_again_on_its_own_connection(
+    our_parties, bosphorus, api
+):
+    bosphorus.tokens.all().delete()
+    PartnerConnection.objects.filter(pk=bosphorus.pk).update(status="unregistered")
+    again, token_a = connection_invite(name="Bosphorus Mobility")
+    assert again.pk == bosphorus.pk
+    assert again.status == "pending"
+    assert again.parties.get().party_id == "BOS", "its parties (and their objects) stay with it"
+    assert api.as_token(token_a).get("/ocpi/versions").status_code == 200
+
+
+def test_connecting_again_under_an_unregistered_name_reuses_that_connection(our_parties, bosphorus):
+    PartnerConnection.objects.filter(pk=bosphorus.pk).update(status="unregistered")
+    url = unreachable()
+    with pytest.raises(CommandError, match="Registration failed"):
+        call_command("ocpi_connect", url, "token-a", "--name", "Bosphorus Mobility")
+    again = PartnerConnection.objects.get()
+    assert (again.pk, again.status, again.versions_url) == (bosphorus.pk, "pending", url)
