@@ -12,7 +12,7 @@ ChargingPeriod wherever another price component becomes active). Two more figure
 - the CDR session moved to another day for every pricing: the cost of a first pricing on a day
   (the engine caches local-time calendars per day).
 
-    cd /work/main && .venv/bin/python bench/bench_pricing.py [--seconds-per-run 1.0]
+    .venv/bin/python bench/bench_pricing.py [--seconds-per-run 1.0]
 """
 
 from __future__ import annotations

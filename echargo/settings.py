@@ -187,7 +187,29 @@ MAP_TILES_ATTRIBUTION = env.str("MAP_TILES_ATTRIBUTION", default="")
 # --- OCPI ------------------------------------------------------------------------------------
 
 # The public base URL partners reach us at; our versions URL is OCPI_BASE_URL + /ocpi/versions.
-OCPI_BASE_URL = env.str("OCPI_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# Without OCPI_BASE_URL, outside production, the URL bin/demo serves at is read from a file
+# beside the SQLite database (`manage.py ocpi_base_url --record URL` writes it), so commands run
+# in another shell announce the URLs the demo server answers on.
+_SQLITE_NAME = str(DATABASES["default"].get("NAME") or "")
+OCPI_BASE_URL_FILE = (
+    Path(_SQLITE_NAME + ".base-url")
+    if not PRODUCTION
+    and DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3"
+    and _SQLITE_NAME not in ("", ":memory:")
+    else None
+)
+
+
+def _recorded_base_url() -> str:
+    try:
+        return OCPI_BASE_URL_FILE.read_text().strip() if OCPI_BASE_URL_FILE else ""
+    except OSError:
+        return ""
+
+
+OCPI_BASE_URL = env.str(
+    "OCPI_BASE_URL", default=_recorded_base_url() or "http://127.0.0.1:8000"
+).rstrip("/")
 # How far a partner's clock may run ahead of ours: an object whose last_updated lies further in
 # the future is refused (2001), since it would make every later real update look stale.
 OCPI_MAX_CLOCK_SKEW_SECONDS = env.int("OCPI_MAX_CLOCK_SKEW_SECONDS", default=300)

@@ -9,7 +9,6 @@
 from __future__ import annotations
 
 import base64
-import os
 from pathlib import Path
 
 import pytest
@@ -18,17 +17,9 @@ from rest_framework.test import APIClient
 from apps.partners.services import party_upsert_own
 from tests.factories.partners import PartnerConnectionFactory, PartyFactory, issue_token
 
-
-def shared_ocpi_dir() -> Path:
-    """../shared/ocpi beside the clone (CI lays it there), or where ECHARGO_SHARED_DIR says."""
-    root = Path(__file__).resolve().parent.parent
-    for candidate in (os.environ.get("ECHARGO_SHARED_DIR"), root.parent / "shared", "/work/shared"):
-        if candidate and (Path(candidate) / "ocpi").is_dir():
-            return Path(candidate) / "ocpi"
-    raise FileNotFoundError("shared/ocpi not found beside the repository; set ECHARGO_SHARED_DIR")
-
-
-OCPI_EXAMPLES = shared_ocpi_dir() / "examples-2.2.1"
+# Reference data the tests read, carried in the repository (tests/data/README.md names sources).
+TEST_DATA = Path(__file__).resolve().parent / "data"
+OCPI_EXAMPLES = TEST_DATA / "ocpi-examples-2.2.1"
 
 
 def token_header(token: str) -> str:

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import os
 import re
-import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -34,7 +34,16 @@ def free_port() -> int:
 
 
 class PeerInstance:
-    def __init__(self, workdir: Path, country_code: str = "NL", party_id: str = "PEE") -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        country_code: str = "NL",
+        party_id: str = "PEE",
+        *,
+        like_bin_demo: bool = False,
+    ) -> None:
+        """`like_bin_demo`: no OCPI_BASE_URL; the instance records its base URL beside its
+        database as bin/demo does, and hosts no party until the test runs `ocpi_party`."""
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.versions_url = f"{self.url}/ocpi/versions"
@@ -47,12 +56,17 @@ class PeerInstance:
             "OCPI_CLIENT_CONNECT_TIMEOUT": "2",
             "OCPI_CLIENT_READ_TIMEOUT": "10",
         }
+        if like_bin_demo:
+            del self.env["OCPI_BASE_URL"]
+        self.like_bin_demo = like_bin_demo
         self.country_code, self.party_id = country_code, party_id
         self.process: subprocess.Popen | None = None
         self.log = workdir / "peer.log"
+        self.invitations = 0
 
-    def manage(self, *args: str) -> str:
-        result = subprocess.run(
+    def run(self, *args: str) -> subprocess.CompletedProcess:
+        """`manage.py ARGS` on this instance, whatever its exit code."""
+        return subprocess.run(
             [sys.executable, "manage.py", *args],
             cwd=ROOT,
             env=self.env,
@@ -61,22 +75,28 @@ class PeerInstance:
             timeout=120,
             check=False,
         )
+
+    def manage(self, *args: str) -> str:
+        result = self.run(*args)
         if result.returncode != 0:
             raise RuntimeError(f"peer manage.py {' '.join(args)} failed:\n{result.stderr}")
         return result.stdout
 
     def start(self) -> PeerInstance:
         self.manage("migrate", "--noinput")
-        self.manage(
-            "ocpi_party",
-            self.country_code,
-            self.party_id,
-            "--roles",
-            "CPO",
-            "EMSP",
-            "--name",
-            "Peer Charging",
-        )
+        if self.like_bin_demo:
+            self.manage("ocpi_base_url", "--record", self.url)
+        else:
+            self.manage(
+                "ocpi_party",
+                self.country_code,
+                self.party_id,
+                "--roles",
+                "CPO",
+                "EMSP",
+                "--name",
+                "Peer Charging",
+            )
         self.process = subprocess.Popen(
             web_server_command(self.port, processes=1, threads=8),
             cwd=ROOT,
@@ -103,22 +123,48 @@ class PeerInstance:
                 self.process.kill()
                 self.process.wait(timeout=10)
 
-    def freeze(self) -> None:
-        """Stop answering without closing sockets: a peer that is up but silent (SIGSTOP)."""
-        subprocess.run(["pkill", "-STOP", "-P", str(self.process.pid)], check=False)
-        os.kill(self.process.pid, signal.SIGSTOP)
-
-    def thaw(self) -> None:
-        os.kill(self.process.pid, signal.SIGCONT)
-        subprocess.run(["pkill", "-CONT", "-P", str(self.process.pid)], check=False)
-
     def invite(self, name: str) -> tuple[str, str]:
-        """Our versions URL and token A, as the peer's operator prints them."""
-        out = self.manage("ocpi_invite", name)
+        """Our versions URL and token A, as the peer's operator prints them.
+
+        The peer lives for the whole test session and connection names are unique, so each
+        invitation gets its own name: `name (n)`.
+        """
+        self.invitations += 1
+        out = self.manage("ocpi_invite", f"{name} ({self.invitations})")
         return (
             re.search(r"versions_url: (\S+)", out).group(1),
             re.search(r"token_a: (\S+)", out).group(1),
         )
+
+
+class SilentServer:
+    """A partner that is up but silent: it accepts every TCP connection on loopback and never
+    answers, so a call to it waits out its read timeout every time (a frozen process races: it
+    may still answer a request it had already read)."""
+
+    def __init__(self) -> None:
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self._listener.getsockname()[1]}"
+        self._held: list[socket.socket] = []
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self._listener.accept()
+            except OSError:  # closed by stop()
+                return
+            self._held.append(conn)
+
+    def __enter__(self) -> SilentServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._listener.close()
+        for conn in self._held:
+            conn.close()
+        self._thread.join(timeout=5)
 
 
 class CeleryWorker:

@@ -7,7 +7,7 @@ from typing import Any
 from apps.partners.models import Party
 
 from .models import Location
-from .services import location_upsert_own
+from .services import evse_status_set, location_upsert_own
 
 
 def _ac(uid: str, evse_id: str) -> dict[str, Any]:
@@ -146,14 +146,25 @@ DEMO_STATIONS = [
 ]
 
 
+# Status changes made right after a station is created, so the EVSE's history and the pushes
+# show what a charger would report: (location, EVSE, status, reason).
+DEMO_STATUS_CHANGES = [
+    ("IST-KADIKOY", "IST-KADIKOY-1", "CHARGING", "Demo: a driver started charging"),
+    ("ANK-KIZILAY", "ANK-KIZILAY-2", "OUTOFORDER", "Demo: connector damaged, awaiting repair"),
+]
+
+
 def demo_locations_seed(*, owner: Party) -> int:
     """Create the demo stations we do not have yet (existing ones, maybe edited, stay)."""
-    created = 0
+    created = []
     for station in DEMO_STATIONS:
         exists = Location.objects.filter(
             country_code=owner.country_code, party_id=owner.party_id, location_key=station["id"]
         ).exists()
         if not exists:
-            location_upsert_own(owner=owner, data=station, reason="Demo data")
-            created += 1
-    return created
+            created.append(location_upsert_own(owner=owner, data=station, reason="Demo data"))
+    for location in created:
+        for location_id, evse_uid, status, reason in DEMO_STATUS_CHANGES:
+            if location.location_id == location_id:
+                evse_status_set(location=location, evse_uid=evse_uid, status=status, reason=reason)
+    return len(created)

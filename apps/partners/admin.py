@@ -185,7 +185,14 @@ class PartnerConnectionAdmin(SimpleHistoryAdmin):
     def invite_view(self, request: HttpRequest) -> HttpResponse:
         form = InviteForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
-            connection, token_a = services.connection_invite(name=form.cleaned_data["name"])
+            try:
+                connection, token_a = services.connection_invite(name=form.cleaned_data["name"])
+            except services.OwnPartyMissing as exc:
+                self.message_user(request, exc.message, messages.ERROR)
+                return self._invite_page(request, form)
+            except services.ConnectionNameTaken as exc:
+                form.add_error("name", str(exc))
+                return self._invite_page(request, form)
             self.message_user(
                 request,
                 f"Hand these to {connection} over a secure channel. Versions URL: "
@@ -195,6 +202,9 @@ class PartnerConnectionAdmin(SimpleHistoryAdmin):
             return HttpResponseRedirect(
                 reverse("admin:partners_partnerconnection_change", args=[connection.pk])
             )
+        return self._invite_page(request, form)
+
+    def _invite_page(self, request: HttpRequest, form: forms.Form) -> TemplateResponse:
         return self._form_page(
             request,
             form,

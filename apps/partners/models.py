@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import models
+from django.db.models.functions import Lower
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
@@ -32,7 +33,9 @@ class PartnerConnection(models.Model):
         BASE64 = "base64", "Base64 (OCPI 2.2.1)"
         RAW = "raw", "Raw token (older peers)"
 
-    name = models.CharField(max_length=100)
+    name = models.CharField(
+        max_length=100, help_text="Unique (ignoring case): commands name a connection by it."
+    )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     versions_url = models.URLField(max_length=255, blank=True)
     version = models.CharField(max_length=10, blank=True, help_text="Negotiated OCPI version.")
@@ -56,6 +59,14 @@ class PartnerConnection(models.Model):
 
     class Meta:
         ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                Lower("name"),
+                name="partner_connection_unique_name",
+                violation_error_message="A connection with this name exists already "
+                "(names are compared ignoring case).",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.name

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from apps.audit.services import audit_event_record
@@ -28,6 +28,7 @@ from echargo.ocpi.exceptions import (
 )
 from echargo.ocpi.registry import VERSION, versions_url
 from echargo.ocpi.routing import ci
+from echargo.ocpi.status import OcpiStatus
 from echargo.ocpi.urlguard import UnsafeUrl, check_partner_url
 
 from . import token_vault
@@ -46,6 +47,23 @@ class RegistrationFailed(Exception):
     """Registering with (or updating, unregistering at) a partner did not complete."""
 
 
+class OwnPartyMissing(OcpiError):
+    """We host no party yet, so we cannot tell a partner who we are: OCPI 2.2.1 credentials
+    `roles` is 1..*. A server-side state the operator fixes (HTTP 503: try again later)."""
+
+    status_code = OcpiStatus.SERVER_ERROR
+    http_status = 503
+    default_message = (
+        "This platform hosts no party of its own yet, so it cannot exchange credentials: "
+        "the operator runs `manage.py ocpi_party COUNTRY_CODE PARTY_ID --name NAME "
+        "[--roles CPO EMSP]` first."
+    )
+
+
+class ConnectionNameTaken(Exception):
+    """Connection names are unique (ignoring case): commands and staff name connections."""
+
+
 RoleKey = tuple[str, str, str]
 
 
@@ -60,21 +78,34 @@ def _role_keys(roles: Iterable[dict[str, Any]]) -> set[RoleKey]:
 def party_upsert_own(
     *, country_code: str, party_id: str, roles: Iterable[str], name: str, website: str = ""
 ) -> list[Party]:
-    """Create or update the parties this platform hosts (one per role)."""
+    """Create or update the parties this platform hosts (one per role).
+
+    A party that already reads so is left alone: running it again writes no row and no history.
+    """
     parties = []
+    defaults = {"name": name, "website": website, "is_own": True, "connection": None}
     for role in roles:
-        party, _ = Party.objects.update_or_create(
-            country_code=ci(country_code),
-            party_id=ci(party_id),
-            role=role,
-            defaults={"name": name, "website": website, "is_own": True, "connection": None},
-        )
+        key = {"country_code": ci(country_code), "party_id": ci(party_id), "role": role}
+        party = Party.objects.filter(**key).first()
+        if party is None or any(getattr(party, f) != v for f, v in defaults.items()):
+            party, _ = Party.objects.update_or_create(**key, defaults=defaults)
         parties.append(party)
     return parties
 
 
+def own_parties_required() -> list[Party]:
+    """The parties we host; OwnPartyMissing (naming `manage.py ocpi_party`) when there are none."""
+    parties = list(Party.objects.filter(is_own=True))
+    if not parties:
+        raise OwnPartyMissing()
+    return parties
+
+
 def our_credentials(token: str) -> dict[str, Any]:
-    """The credentials object we hand a partner: its token, our versions URL, our roles."""
+    """The credentials object we hand a partner: its token, our versions URL, our roles.
+
+    Raises OwnPartyMissing rather than send `roles: []` (OCPI 2.2.1 credentials: 1..*).
+    """
     return {
         "token": token,
         "url": versions_url(),
@@ -85,9 +116,30 @@ def our_credentials(token: str) -> dict[str, Any]:
                 "party_id": party.party_id,
                 "country_code": party.country_code,
             }
-            for party in Party.objects.filter(is_own=True)
+            for party in own_parties_required()
         ],
     }
+
+
+def _name_taken(name: str, holder: PartnerConnection) -> ConnectionNameTaken:
+    return ConnectionNameTaken(
+        f"A connection named {holder.name!r} exists already (#{holder.pk}, {holder.status}); "
+        f"names are unique: choose another one, or rename #{holder.pk} in the admin."
+    )
+
+
+def _create_connection(*, name: str, **fields: Any) -> PartnerConnection:
+    holder = PartnerConnection.objects.filter(name__iexact=name).first()
+    if holder is not None:
+        raise _name_taken(name, holder)
+    try:
+        with transaction.atomic():
+            return PartnerConnection.objects.create(name=name, **fields)
+    except IntegrityError as exc:  # created meanwhile by someone else
+        holder = PartnerConnection.objects.filter(name__iexact=name).first()
+        if holder is None:
+            raise
+        raise _name_taken(name, holder) from exc
 
 
 # --- Shared steps --------------------------------------------------------------------------------
@@ -215,8 +267,20 @@ def partner_client(connection: PartnerConnection, **options: Any) -> OcpiClient:
 
 @transaction.atomic
 def connection_invite(*, name: str) -> tuple[PartnerConnection, str]:
-    """A pending connection and its one-time token A, to hand to the partner out of band."""
-    connection = PartnerConnection.objects.create(name=name)
+    """A pending connection and its one-time token A, to hand to the partner out of band.
+
+    Raises OwnPartyMissing before our own party exists (the partner's POST could not be
+    answered), ConnectionNameTaken when a live connection has that name; an unregistered one of
+    that name is invited again.
+    """
+    own_parties_required()
+    earlier = PartnerConnection.objects.filter(name__iexact=name).first()
+    if earlier is None:
+        connection = _create_connection(name=name)
+    elif earlier.status == PartnerConnection.Status.UNREGISTERED:
+        connection = _reopen(earlier, reason="Invited again after unregistering")
+    else:
+        raise _name_taken(name, earlier)
     expires = timezone.now() + dt.timedelta(hours=settings.OCPI_TOKEN_A_TTL_HOURS)
     _, token_a = _issue_token(connection, AccessToken.Kind.REGISTRATION, expires)
     audit_event_record(
@@ -225,6 +289,19 @@ def connection_invite(*, name: str) -> tuple[PartnerConnection, str]:
         message=f"Invitation created for {name}; token A expires {expires:%Y-%m-%d %H:%M}Z.",
     )
     return connection, token_a
+
+
+def _reopen(
+    connection: PartnerConnection, *, reason: str, versions_url: str = "", token: str = ""
+) -> PartnerConnection:
+    """An unregistered connection (or a failed registration of ours) made pending again under
+    its name, so that one partner keeps one connection, its history and its parties' objects."""
+    connection.status = PartnerConnection.Status.PENDING
+    connection.versions_url = versions_url
+    connection.outgoing_token_encrypted = token
+    connection._change_reason = reason
+    connection.save()
+    return connection
 
 
 def credentials_register_from_partner(
@@ -240,6 +317,7 @@ def credentials_register_from_partner(
         or connection.status != PartnerConnection.Status.PENDING
     ):
         raise NotRegistered("Already registered: use PUT to update or DELETE to unregister.")
+    own_parties_required()
     roles = _role_keys(credentials["roles"])
     _check_roles_available(connection, roles)
     endpoints = _fetch_endpoints(
@@ -280,6 +358,7 @@ def credentials_update_from_partner(
     """
     if connection.status != PartnerConnection.Status.CONNECTED:
         raise NotRegistered("Not registered: POST first.")
+    own_parties_required()
     roles = _role_keys(credentials["roles"])
     current = set(connection.parties.values_list("role", "country_code", "party_id"))
     if roles != current:
@@ -345,11 +424,35 @@ def connection_register_with_partner(
     """Register with a partner from its versions URL and token A (we are the credentials sender).
 
     Raises RegistrationFailed with a reason staff can act on; the connection stays pending with
-    `last_error` set.
+    `last_error` set, and a retry under the same name reuses it (with the URL and token given
+    then) instead of adding a second one; so does registering again under the name of an
+    unregistered connection.
     """
-    connection = PartnerConnection.objects.create(
-        name=name, versions_url=versions_url, outgoing_token_encrypted=token_vault.encrypt(token_a)
-    )
+    try:
+        own_parties_required()
+    except OwnPartyMissing as exc:
+        raise RegistrationFailed(exc.message) from exc
+    token = token_vault.encrypt(token_a)
+    earlier = PartnerConnection.objects.filter(name__iexact=name).first()
+    if earlier is None:
+        try:
+            connection = _create_connection(
+                name=name, versions_url=versions_url, outgoing_token_encrypted=token
+            )
+        except ConnectionNameTaken as exc:
+            raise RegistrationFailed(str(exc)) from exc
+    elif earlier.status == PartnerConnection.Status.PENDING and earlier.versions_url:
+        # Only our own registration attempts set versions_url on a pending connection (an
+        # invitation learns it when the partner registers): this is a retry of a failed one.
+        connection = _reopen(
+            earlier, reason="Registration retried", versions_url=versions_url, token=token
+        )
+    elif earlier.status == PartnerConnection.Status.UNREGISTERED:
+        connection = _reopen(
+            earlier, reason="Registering again", versions_url=versions_url, token=token
+        )
+    else:
+        raise RegistrationFailed(str(_name_taken(name, earlier)))
     connection_register(connection=connection)
     return connection
 
@@ -393,6 +496,10 @@ def connection_update_with_partner(*, connection: PartnerConnection) -> None:
     """
     if connection.status != PartnerConnection.Status.CONNECTED:
         raise RegistrationFailed(f"{connection} is {connection.status}, not connected.")
+    try:
+        own_parties_required()
+    except OwnPartyMissing as exc:
+        raise RegistrationFailed(exc.message) from exc
     current = outgoing_token(connection)
     try:
         endpoints = _fetch_endpoints(

@@ -37,12 +37,18 @@ def decrypt(ciphertext: str) -> str:
 
 
 def new_token() -> str:
-    """A fresh credentials token: 43 URL-safe characters, never valid standard Base64.
+    """A fresh credentials token: 43 URL-safe characters, never valid standard Base64, never
+    starting with '-'.
 
     The '-'/'_' alphabet and a length that is not a multiple of 4 keep an incoming raw token from
-    being mistaken for a Base64-encoded one (OCPI 2.2.1 transport: raw-token peers).
+    being mistaken for a Base64-encoded one (OCPI 2.2.1 transport: raw-token peers). A leading
+    '-' (1 token in 64) makes a command line read the token as an option (`ocpi_connect URL
+    TOKEN_A`), so such draws are thrown away: the others stay uniformly random.
     """
-    return secrets.token_urlsafe(32)
+    while True:
+        token = secrets.token_urlsafe(32)
+        if not token.startswith("-"):
+            return token
 
 
 def mask(token: str) -> str:

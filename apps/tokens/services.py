@@ -432,14 +432,21 @@ def token_authorize_at_station(
     ALLOWED_OFFLINE falls back only when the eMSP is unreachable (connection failed or timed
     out) — an eMSP that answers with an error is online, so the tap is refused; NEVER only ever
     takes the eMSP's answer. A token we do not hold is asked of its eMSP when `emsp` (country_code,
-    party_id — e.g. from the contract id) names a connected partner.
+    party_id — e.g. from the contract id) names a connected partner. Our own driver's token (our
+    eMSP issued it) is decided here and now: we are its eMSP, so its `valid` is the answer.
     """
     started = time.perf_counter()
     token = selectors.token_partner_for_tap(uid=uid, type=type)
+    own = None
+    if token is None and emsp is None:
+        own = selectors.token_own_for_tap(uid=uid, type=type)
     owner = token.owner if token else _emsp_party(emsp)
     source = AuthorizationDecision.Source
     allowed, how, reference, detail = "", source.UNKNOWN, "", "Unknown token."
-    if token is not None and token.whitelist == WhitelistType.ALWAYS:
+    if own is not None:
+        token = own
+        allowed, how, detail = _local(own), source.LOCAL, "Our own driver's token."
+    elif token is not None and token.whitelist == WhitelistType.ALWAYS:
         allowed, how, detail = _local(token), source.LOCAL, "Whitelist ALWAYS."
     elif owner is not None:
         try:

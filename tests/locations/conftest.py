@@ -10,21 +10,20 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
 from apps.partners import token_vault
 from apps.partners.models import PartnerConnection, Party
+from tests.conftest import OCPI_EXAMPLES
 from tests.factories.partners import PartnerConnectionFactory, PartyFactory, issue_token
 
-EXAMPLES = Path(__file__).parent / "examples"
 BOSPHORUS_LOCATIONS = "https://bosphorus.example/ocpi/emsp/2.2.1/locations"
 ANATOLIA_LOCATIONS = "https://anatolia.example/ocpi/emsp/2.2.1/locations"
 
 
 def example(name: str) -> dict:
-    return json.loads((EXAMPLES / f"{name}.json").read_text())
+    return json.loads((OCPI_EXAMPLES / f"{name}.json").read_text())
 
 
 def receives_locations(connection: PartnerConnection, url: str) -> PartnerConnection:

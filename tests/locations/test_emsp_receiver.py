@@ -392,7 +392,7 @@ def test_official_fragment_examples_are_accepted_in_a_location_patch(gent, name,
 
 def test_invalid_official_put_evse_example_is_rejected_and_nothing_stored(gent):
     """location_put_example_add_evse.json: its connector lacks power_type, max_voltage,
-    max_amperage and last_updated (see tests/locations/examples/README.md)."""
+    max_amperage and last_updated (see tests/data/README.md)."""
     before = db_state()
     document_before = copy.deepcopy(gent.get(f"{BASE}/BE/BEC/LOC1").json()["data"])
     response = gent.put(

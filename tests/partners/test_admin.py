@@ -19,8 +19,9 @@ def staff(client):
 
 
 def test_invite_shows_token_a_once_and_stores_only_its_hash(staff, our_parties):
-    response = staff.post("/admin/partners/partnerconnection/invite/", {"name": "Ankara EV"},
-                          follow=True)
+    response = staff.post(
+        "/admin/partners/partnerconnection/invite/", {"name": "Ankara EV"}, follow=True
+    )
     page = response.content.decode()
     connection = PartnerConnection.objects.get(name="Ankara EV")
     assert connection.status == "pending"
@@ -33,9 +34,11 @@ def test_invite_shows_token_a_once_and_stores_only_its_hash(staff, our_parties):
 
 def test_connect_to_unreachable_partner_shows_the_reason(staff, our_parties):
     url = f"http://127.0.0.1:{free_port()}/ocpi/versions"
-    response = staff.post("/admin/partners/partnerconnection/connect/",
-                          {"name": "Gone Charging", "versions_url": url, "token_a": "abc"},
-                          follow=True)
+    response = staff.post(
+        "/admin/partners/partnerconnection/connect/",
+        {"name": "Gone Charging", "versions_url": url, "token_a": "abc"},
+        follow=True,
+    )
     page = response.content.decode()
     assert "Registration failed" in page
     assert "3001" in page
@@ -52,8 +55,10 @@ def test_connection_list_shows_backlog_and_parties(staff, bosphorus):
 
 
 def test_suspend_action_refuses_the_partner_token(staff, bosphorus, api):
-    staff.post("/admin/partners/partnerconnection/",
-               {"action": "suspend", "_selected_action": [bosphorus.pk]})
+    staff.post(
+        "/admin/partners/partnerconnection/",
+        {"action": "suspend", "_selected_action": [bosphorus.pk]},
+    )
     bosphorus.refresh_from_db()
     assert bosphorus.status == "suspended"
     assert api.as_token("bosphorus-token").get("/ocpi/versions").status_code == 401

@@ -19,6 +19,7 @@ from apps.partners.services import (
     outgoing_token,
 )
 from echargo.ocpi.client import OcpiClient, OcpiClientError
+from tests.factories.partners import PartnerConnectionFactory, issue_token
 
 pytestmark = [pytest.mark.peer, pytest.mark.django_db(transaction=True)]
 
@@ -92,6 +93,31 @@ def test_partner_registers_with_us_then_updates_then_unregisters(peer, ocpi_live
     inbound = OcpiExchange.objects.filter(direction="in", connection=connection)
     assert set(inbound.values_list("module", flat=True)) >= {"versions", "credentials"}
     assert_never_in_clear(token_a, token_c, new_token_c)
+
+
+@pytest.mark.parametrize("form", ["--token-a=TOKEN_A", "-- URL TOKEN_A"])
+def test_partner_connects_on_the_command_line_with_a_token_a_starting_with_a_dash(
+    peer, ocpi_live, form
+):
+    # Another implementation may well issue such a token A (ours never do).
+    invitation = PartnerConnectionFactory(
+        name="Dash Partner", status="pending", version="", registered_at=None
+    )
+    token_a = issue_token(invitation, "-Xb3dash-first-token-a", kind=AccessToken.Kind.REGISTRATION)
+    our_versions = f"{ocpi_live.url}/ocpi/versions"
+    name = f"echargo TR via {form}"
+    if form == "--token-a=TOKEN_A":
+        args = [our_versions, f"--token-a={token_a}", "--name", name]
+    else:
+        args = ["--name", name, "--", our_versions, token_a]
+    out = peer.manage("ocpi_connect", *args)
+    try:
+        assert "Connected to" in out
+        invitation.refresh_from_db()
+        assert invitation.status == PartnerConnection.Status.CONNECTED
+        assert answers(our_versions, token_a) == 401, "token A dies at registration"
+    finally:
+        peer.manage("ocpi_credentials", "unregister", name, "--force")
 
 
 def test_we_register_with_partner_then_update_then_unregister(peer, ocpi_live):

@@ -4,7 +4,6 @@ complete full pull deletes the partner tariffs it no longer lists, as the partne
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 import responses
@@ -14,12 +13,12 @@ from apps.partners.models import SyncState
 from apps.partners.pull import pull_run
 from apps.tariffs.models import Tariff
 from echargo.ocpi.wire import ocpi_dumps, ocpi_loads
+from tests.conftest import OCPI_EXAMPLES
 from tests.factories.tariffs import TariffData, own_tariff, partner_tariff
 
 pytestmark = pytest.mark.django_db
 
 SENDER = "https://allego.example/ocpi/cpo/2.2.1/tariffs"
-EXAMPLES = Path(__file__).resolve().parents[2].parent / "shared" / "ocpi" / "examples-2.2.1"
 
 
 @pytest.fixture
@@ -40,7 +39,7 @@ def page(data, link=None):
 
 @responses.activate
 def test_pull_stores_valid_tariffs_and_skips_invalid_or_foreign_ones(allego_sends, allego_cpo):
-    complex_tariff = json.loads((EXAMPLES / "tariff_4_complex.json").read_text())
+    complex_tariff = json.loads((OCPI_EXAMPLES / "tariff_4_complex.json").read_text())
     invalid = TariffData(country_code="DE", party_id="ALL", id="BAD", currency="euro")
     foreign = TariffData(country_code="NL", party_id="XYZ", id="NOT-THEIRS")
     second_page = f"{SENDER}?offset=2&limit=2"

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -18,24 +17,24 @@ from apps.tariffs.models import PriceComponent, Tariff, TariffElement, TariffRes
 from apps.tariffs.services import tariff_delete_from_partner
 from apps.tariffs.wire import TariffSerializer
 from echargo.ocpi.wire import ocpi_loads
+from tests.conftest import OCPI_EXAMPLES
 from tests.factories.tariffs import TariffData, partner_tariff
 
 pytestmark = pytest.mark.django_db
 
-EXAMPLES = Path(__file__).resolve().parents[2].parent / "shared" / "ocpi" / "examples-2.2.1"
 URL = "/ocpi/emsp/2.2.1/tariffs"
 # Official examples that are not valid 2.2.1 Tariff objects as they stand (DIGEST.md 5.1 lists
 # the known example defects; this one has no last_updated, a required field).
 INVALID_EXAMPLES = {"tariff_put_example.json": "last_updated"}
 VALID_EXAMPLES = sorted(
     p.name
-    for p in [*EXAMPLES.glob("tariff_*.json"), *EXAMPLES.glob("tariffrestriction_*.json")]
+    for p in [*OCPI_EXAMPLES.glob("tariff_*.json"), *OCPI_EXAMPLES.glob("tariffrestriction_*.json")]
     if p.name not in INVALID_EXAMPLES
 )
 
 
 def example_text(name: str) -> str:
-    return (EXAMPLES / name).read_text()
+    return (OCPI_EXAMPLES / name).read_text()
 
 
 def exact(response) -> dict:
@@ -62,7 +61,7 @@ def snapshot() -> list:
 
 
 def test_example_list_covers_every_official_tariff_example():
-    names = {p.name for p in EXAMPLES.glob("tariff*.json")}
+    names = {p.name for p in OCPI_EXAMPLES.glob("tariff*.json")}
     assert names == set(VALID_EXAMPLES) | set(INVALID_EXAMPLES)
     assert len(VALID_EXAMPLES) == 19
 

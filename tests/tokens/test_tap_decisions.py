@@ -7,16 +7,18 @@ for the timeout; the end-to-end runs against a second echargo are in test_tokens
 from __future__ import annotations
 
 import http.server
+import io
 import threading
 import time
 
 import pytest
 import requests
 import responses
+from django.core.management import call_command
 
 from apps.partners import token_vault
-from apps.tokens.models import AuthorizationDecision
-from apps.tokens.services import token_authorize_at_station
+from apps.tokens.models import AuthorizationDecision, Token
+from apps.tokens.services import token_authorize_at_station, token_block_own
 from tests.factories.tokens import TokenFactory
 
 pytestmark = pytest.mark.django_db
@@ -194,3 +196,35 @@ def test_unknown_token_without_emsp_is_refused_without_a_call(bosphorus_emsp):
     decision = decide(uid="NEVER-SEEN")
     assert (decision.allowed, decision.source) == ("", "unknown")
     assert AuthorizationDecision.objects.get().side == "cpo"
+
+
+@responses.activate
+def test_our_own_drivers_token_at_our_station_is_decided_locally(bosphorus_emsp):
+    """`token_issue NC0001 ...` then `token_authorize NC0001 --location IST-TAKSIM` (README):
+    we are that token's eMSP, so nobody is asked."""
+    call_command(
+        "token_issue", "NC0001", "--contract-id", "TR-ECH-C00000001", "--issuer", "echargo"
+    )
+    out = io.StringIO()
+    call_command("token_authorize", "NC0001", "--location", "IST-TAKSIM", stdout=out)
+    assert out.getvalue().startswith("allowed=ALLOWED source=local reference=-")
+    assert not responses.calls
+
+    token_block_own(token=Token.objects.get(uid="NC0001"))
+    out = io.StringIO()
+    call_command("token_authorize", "nc0001", "--location", "IST-TAKSIM", stdout=out)
+    assert out.getvalue().startswith("allowed=BLOCKED source=local")
+    decisions = AuthorizationDecision.objects.order_by("pk")
+    assert [(d.side, d.allowed, d.token.uid) for d in decisions] == [
+        ("cpo", "ALLOWED", "NC0001"),
+        ("cpo", "BLOCKED", "NC0001"),
+    ]
+
+
+def test_a_partners_token_with_our_drivers_uid_is_still_the_partners(bosphorus_emsp):
+    """A tap presents only a uid: a partner's token we hold keeps its rule (ALWAYS here)."""
+    call_command("token_issue", "DRIVER1", "--contract-id", "TR-ECH-C2", "--issuer", "echargo")
+    driver(bosphorus_emsp, "ALWAYS", valid=False)
+    decision = decide()
+    assert (decision.allowed, decision.source) == ("BLOCKED", "local")
+    assert decision.token.owner.party_id == "BOS"

@@ -16,6 +16,7 @@ from apps.partners.models import OutboxMessage, Party
 from apps.partners.services import partner_client
 from apps.tokens.models import Token
 from apps.tokens.services import token_authorize_at_station, token_block_own, token_issue_own
+from tests.peer import SilentServer
 
 pytestmark = [pytest.mark.peer, pytest.mark.django_db(transaction=True)]
 
@@ -88,16 +89,23 @@ def test_peers_driver_is_authorized_in_real_time_and_locally_when_peer_is_silent
     assert (decision.allowed, decision.source) == ("ALLOWED", "realtime")
     assert len(decision.authorization_reference) == 32
 
+    # The peer falls silent: its tokens Sender now accepts connections and never answers.
     settings.TOKENS_REALTIME_TIMEOUT = 1.0
-    peer.freeze()
-    try:
+    endpoints = connected_peer.endpoints
+    with SilentServer() as silent:
+        connected_peer.endpoints = [
+            {**e, "url": f"{silent.url}/ocpi/2.2.1/tokens"} if e["identifier"] == "tokens" else e
+            for e in endpoints
+        ]
+        connected_peer.save(update_fields=["endpoints"])
         started = time.monotonic()
         decision = token_authorize_at_station(uid="NLCARD0001", location_id="TR-IST-001")
         waited = time.monotonic() - started
-    finally:
-        peer.thaw()
+    connected_peer.endpoints = endpoints
+    connected_peer.save(update_fields=["endpoints"])
     assert (decision.allowed, decision.source) == ("ALLOWED", "fallback")
-    assert waited < 3
+    assert decision.detail.startswith("No answer from NL*PEE (EMSP)")
+    assert 1.0 <= waited < 3
 
 
 def test_pull_fetches_the_peers_tokens_then_only_what_changed(connected_peer, peer):

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from apps.partners import services
-from apps.partners.models import PartnerConnection
+from apps.partners.management.connection_argument import HELP, connection_argument
 
 
 class Command(BaseCommand):
@@ -9,7 +9,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("action", choices=["update", "unregister"])
-        parser.add_argument("connection", help="Connection id or exact name.")
+        parser.add_argument("connection", help=HELP)
         parser.add_argument(
             "--force",
             action="store_true",
@@ -19,11 +19,7 @@ class Command(BaseCommand):
     def handle(
         self, *args: object, action: str, connection: str, force: bool, **options: object
     ) -> None:
-        lookup = {"pk": int(connection)} if connection.isdigit() else {"name": connection}
-        try:
-            target = PartnerConnection.objects.get(**lookup)
-        except PartnerConnection.DoesNotExist as exc:
-            raise CommandError(f"No connection {connection!r}.") from exc
+        target = connection_argument(connection)
         try:
             if action == "update":
                 services.connection_update_with_partner(connection=target)

@@ -1,5 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from apps.partners.management.connection_argument import HELP, connection_argument
 from apps.partners.models import PartnerConnection
 from apps.partners.pull import PullResult, pull_run, pullable_modules
 
@@ -8,7 +9,7 @@ class Command(BaseCommand):
     help = "Pull a partner's objects now: ocpi_pull <partner> [--module M] [--full]."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("partner", help="Connection id or exact name.")
+        parser.add_argument("partner", help=HELP)
         parser.add_argument(
             "--module",
             choices=pullable_modules(),
@@ -24,11 +25,10 @@ class Command(BaseCommand):
     def handle(
         self, *args: object, partner: str, module: list[str] | None, full: bool, **options: object
     ) -> None:
-        lookup = {"pk": int(partner)} if partner.isdigit() else {"name": partner}
-        try:
-            connection = PartnerConnection.objects.get(**lookup)
-        except PartnerConnection.DoesNotExist as exc:
-            raise CommandError(f"No connection {partner!r}.") from exc
+        connection = connection_argument(partner)
+        if connection.status != PartnerConnection.Status.CONNECTED:
+            # As the scheduled pulls: only a connected partner is called (we hold its token).
+            raise CommandError(f"{connection} is {connection.status}, not connected: no pull.")
         modules = module or [m for m in pullable_modules() if connection.endpoint_url(m, "SENDER")]
         failed = False
         for name in modules:

@@ -5,7 +5,11 @@ from apps.tokens.services import token_authorize_at_station
 
 
 class Command(BaseCommand):
-    help = "Decide a tap at one of our stations as a charger would ask (prints the decision)."
+    help = (
+        "Decide a tap at one of our stations as a charger would ask, and print the decision: "
+        "our own drivers' tokens locally (valid or blocked); partners' tokens by their "
+        "whitelist rule, asking their eMSP in real time where the rule says so."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("uid")
