@@ -196,9 +196,10 @@ class SimulatedCharger(ChargePoint):
 
 @contextlib.asynccontextmanager
 async def connected(
-    url: str, charge_point_id: str, password: str, **options: Any
+    url: str, charge_point_id: str, password: str, *, raw: bool = False, **options: Any
 ) -> AsyncIterator[SimulatedCharger]:
-    """A simulated charger connected to `url` (ws://host:port/ocpp) and reading its socket."""
+    """A simulated charger connected to `url` (ws://host:port/ocpp) and reading its socket
+    (`raw`: the caller reads the socket itself, e.g. to send broken frames)."""
     connection = await websockets.connect(
         f"{url.rstrip('/')}/{charge_point_id}",
         subprotocols=[SUBPROTOCOL],
@@ -209,6 +210,7 @@ async def connected(
     )
     charger = SimulatedCharger(charge_point_id, connection)
     reader = asyncio.create_task(charger.start())
+    charger._reader = reader
     try:
         yield charger
     finally:

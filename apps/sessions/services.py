@@ -182,8 +182,10 @@ def session_meter_values(*, session: Session, readings: list[MeterReading]) -> S
     return session
 
 
-def _apply_reading(session: Session, reading: MeterReading) -> tuple[bool, bool]:
-    """(applied, flagged) for one reading."""
+def _apply_reading(
+    session: Session, reading: MeterReading, *, split: bool = True
+) -> tuple[bool, bool]:
+    """(applied, flagged) for one reading; `split`: it may open the next period."""
     at = reading.timestamp
     if session.last_reading_at is not None and at < session.last_reading_at:
         # The register is cumulative: a newer reading already counted this energy.
@@ -206,7 +208,7 @@ def _apply_reading(session: Session, reading: MeterReading) -> tuple[bool, bool]
             session.max_power_kw = power_kw
     session.last_reading_at = at
     period_start = _period_start(session)
-    if (at - period_start).total_seconds() >= _period_seconds():
+    if split and (at - period_start).total_seconds() >= _period_seconds():
         _close_and_open(session, at, session.charging_state)
     return True, flagged
 
@@ -285,7 +287,11 @@ def session_charging_state_set(*, session: Session, state: str, at: dt.datetime)
     if session.status in FINAL or session.charging_state == state:
         return session
     at = max(at, _period_start(session))
-    _close_and_open(session, at, state)
+    if at == _period_start(session):
+        # The current period starts right now (a reading just opened it): it takes the state.
+        session.charging_state = state
+    else:
+        _close_and_open(session, at, state)
     _render(session)
     session.last_updated = timezone.now()
     session._change_reason = f"Now {ChargingState(state).label.lower()}"
@@ -319,7 +325,10 @@ def session_stop_from_charger(
         return session
     for reading in sorted(readings or [], key=lambda r: r.timestamp):
         _apply_reading(session, reading)
-    _apply_reading(session, MeterReading(timestamp=stopped_at, energy_wh=meter_stop_wh))
+    # The stop closes the last period: it never opens another.
+    _apply_reading(
+        session, MeterReading(timestamp=stopped_at, energy_wh=meter_stop_wh), split=False
+    )
     now = timezone.now()
     session.meter_stop_wh = meter_stop_wh
     session.charger_stopped_at = stopped_at
