@@ -504,23 +504,26 @@ def charger_meter_values(
     """MeterValues: readings into the transaction's session. A journal note, "" if none."""
     if not readings:
         return ""
-    tx = None
     if transaction_id is not None:
-        tx = (
-            ChargerTransaction.objects.select_related("session")
-            .filter(pk=transaction_id, charger_id=charger_id)
-            .first()
+        # The hot path of a charging session: only the session's id here, its row is read
+        # (and locked) once, by the sessions service.
+        found = list(
+            ChargerTransaction.objects.filter(pk=transaction_id, charger_id=charger_id).values_list(
+                "session_id", flat=True
+            )[:1]
         )
-        if tx is None:
+        if not found:
             return f"MeterValues for unknown transaction {transaction_id}."
+        session_id = found[0]
     else:
         # Clock-aligned values often carry no transactionId: the connector's open transaction.
         tx = _open_transaction(charger_id, connector_number)
         if tx is None:
             return ""
-    if tx.session is None:
+        session_id = tx.session_id
+    if session_id is None:
         return ""
-    session_meter_values(session=tx.session, readings=readings)
+    session_meter_values(session=Session(pk=session_id), readings=readings)
     return ""
 
 

@@ -11,6 +11,7 @@ import contextlib
 import datetime as dt
 import math
 import random
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -48,6 +49,7 @@ class SimulatedCharger(ChargePoint):
         self.connectors = connectors
         self.meter = Meter()
         self.received: list[tuple[str, dict[str, Any]]] = []
+        self.received_at: list[float] = []  # time.perf_counter() of each, for the benchmark
         self.transactions: dict[int, int] = {}  # transaction id -> connector
         self.answers: dict[str, str] = {}  # action -> status to answer (tests: "Rejected")
         self.follow_ups: list[asyncio.Task] = []
@@ -141,19 +143,23 @@ class SimulatedCharger(ChargePoint):
     def _answer(self, action: str, default: str = "Accepted") -> str:
         return self.answers.get(action, default)
 
+    def _record(self, action: str, arguments: dict[str, Any]) -> None:
+        self.received.append((action, arguments))
+        self.received_at.append(time.perf_counter())
+
     @on(Action.reset)
     def on_reset(self, type: str) -> Any:
-        self.received.append(("Reset", {"type": type}))
+        self._record("Reset", {"type": type})
         return call_result.Reset(status=self._answer("Reset"))
 
     @on(Action.unlock_connector)
     def on_unlock(self, connector_id: int) -> Any:
-        self.received.append(("UnlockConnector", {"connector_id": connector_id}))
+        self._record("UnlockConnector", {"connector_id": connector_id})
         return call_result.UnlockConnector(status=self._answer("UnlockConnector", "Unlocked"))
 
     @on(Action.remote_start_transaction)
     def on_remote_start(self, id_tag: str, connector_id: int | None = None, **extra: Any) -> Any:
-        self.received.append(("RemoteStartTransaction", {"id_tag": id_tag}))
+        self._record("RemoteStartTransaction", {"id_tag": id_tag})
         return call_result.RemoteStartTransaction(status=self._answer("RemoteStartTransaction"))
 
     @after(Action.remote_start_transaction)
@@ -166,7 +172,7 @@ class SimulatedCharger(ChargePoint):
 
     @on(Action.remote_stop_transaction)
     def on_remote_stop(self, transaction_id: int) -> Any:
-        self.received.append(("RemoteStopTransaction", {"transaction_id": transaction_id}))
+        self._record("RemoteStopTransaction", {"transaction_id": transaction_id})
         known = transaction_id in self.transactions
         status = self._answer("RemoteStopTransaction") if known else "Rejected"
         return call_result.RemoteStopTransaction(status=status)
@@ -180,17 +186,17 @@ class SimulatedCharger(ChargePoint):
 
     @on(Action.reserve_now)
     def on_reserve(self, connector_id: int, expiry_date: str, id_tag: str, **extra: Any) -> Any:
-        self.received.append(("ReserveNow", {"connector_id": connector_id, "id_tag": id_tag}))
+        self._record("ReserveNow", {"connector_id": connector_id, "id_tag": id_tag})
         return call_result.ReserveNow(status=self._answer("ReserveNow"))
 
     @on(Action.cancel_reservation)
     def on_cancel_reservation(self, reservation_id: int) -> Any:
-        self.received.append(("CancelReservation", {"reservation_id": reservation_id}))
+        self._record("CancelReservation", {"reservation_id": reservation_id})
         return call_result.CancelReservation(status=self._answer("CancelReservation"))
 
     @on(Action.change_availability)
     def on_change_availability(self, connector_id: int, type: str) -> Any:
-        self.received.append(("ChangeAvailability", {"connector_id": connector_id, "type": type}))
+        self._record("ChangeAvailability", {"connector_id": connector_id, "type": type})
         return call_result.ChangeAvailability(status=self._answer("ChangeAvailability"))
 
 

@@ -148,4 +148,4 @@ class Session(models.Model):
 
     def save(self, *args: object, **kwargs: object) -> None:
         self.session_key = self.session_id.upper()
-        super().save(*args, **kwargs)
+        super().save(*args, **kwargs)  # type: ignore[arg-type]

@@ -15,6 +15,7 @@ import json
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
@@ -24,7 +25,13 @@ from django.utils import timezone
 from apps.locations.models import EVSE, Connector, Location
 from apps.partners.models import Party
 from apps.tariffs.models import Tariff
-from apps.tariffs.pricing import ChargingPeriodInput, PricingError, price_periods
+from apps.tariffs.pricing import (
+    ChargingPeriodInput,
+    CompiledTariff,
+    PricingError,
+    compile_tariff,
+    price_periods,
+)
 from apps.tariffs.selectors import tariff_of_owner
 from apps.tokens.models import Token
 from echargo.ocpi.fields import format_ocpi_datetime
@@ -35,6 +42,19 @@ WH_PER_KWH = Decimal(1000)
 SECONDS_PER_HOUR = Decimal(3600)
 FOUR_PLACES = Decimal("0.0001")
 FINAL = (SessionStatus.COMPLETED, SessionStatus.INVALID)
+# What a meter reading changes.
+READING_FIELDS = (
+    "kwh",
+    "charging_periods",
+    "total_cost_excl_vat",
+    "total_cost_incl_vat",
+    "meter_last_wh",
+    "period_start_wh",
+    "last_reading_at",
+    "max_power_kw",
+    "charging_state",
+    "last_updated",
+)
 
 
 @dataclass(frozen=True)
@@ -156,7 +176,9 @@ def _locked(session: Session) -> Session:
 
 @transaction.atomic
 def session_meter_values(*, session: Session, readings: list[MeterReading]) -> Session:
-    """Apply meter readings (any order; late, repeated and register-less ones are harmless)."""
+    """Apply meter readings (any order; late, repeated and register-less ones are harmless).
+
+    Only `session.pk` is read: the row is loaded here, locked."""
     session = _locked(session)
     if session.status in FINAL and session.end_date_time is not None:
         # Readings that arrive after the stop (a charger replaying its buffer) describe time
@@ -174,11 +196,12 @@ def session_meter_values(*, session: Session, readings: list[MeterReading]) -> S
     session.last_updated = timezone.now()
     if flagged:
         session._change_reason = "Meter reading flagged"
-    else:
-        # Readings arrive every few seconds: history rows are kept for the events that change
-        # what a session is (start, charging/parking, stop, flags), not for each reading.
-        session.skip_history_when_saving = True
-    session.save()
+        session.save()
+        return session
+    # Readings arrive every few seconds: history rows are kept for the events that change
+    # what a session is (start, charging/parking, stop, flags), not for each reading.
+    session.skip_history_when_saving = True
+    session.save(update_fields=READING_FIELDS)
     return session
 
 
@@ -255,11 +278,23 @@ def _render(session: Session) -> None:
     _price(session, end)
 
 
+@lru_cache(maxsize=256)
+def _compiled(tariff_json: str) -> CompiledTariff:
+    """A session's tariff snapshot compiled once per process, not on every reading."""
+    return compile_tariff(json.loads(tariff_json, parse_float=Decimal))
+
+
 def _price(session: Session, end: dt.datetime) -> None:
     if not session.tariff_json:
         session.total_cost_excl_vat = session.total_cost_incl_vat = None
         return
-    tariff = json.loads(session.tariff_json, parse_float=Decimal)
+    try:
+        tariff = _compiled(session.tariff_json)
+    except PricingError as exc:
+        if not any("could not be priced" in f["note"] for f in session.flags):
+            _flag(session, f"Session could not be priced: {exc}")
+        session.total_cost_excl_vat = session.total_cost_incl_vat = None
+        return
     periods = [
         ChargingPeriodInput(
             start_date_time=dt.datetime.fromisoformat(p["start_date_time"]),
