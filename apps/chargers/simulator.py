@@ -53,6 +53,29 @@ class SimulatedCharger(ChargePoint):
         self.transactions: dict[int, int] = {}  # transaction id -> connector
         self.answers: dict[str, str] = {}  # action -> status to answer (tests: "Rejected")
         self.follow_ups: list[asyncio.Task] = []
+        # The charger's clock runs ahead of ours by this much when `drive` compresses time.
+        self.clock_offset = dt.timedelta()
+        # Offline: transaction messages wait here, in order, until `replay` (OCPP 1.6 section
+        # 4.7: a charger keeps transaction-related messages while it has no connection).
+        self.offline = False
+        self.buffered: list[Any] = []
+
+    def now(self) -> str:
+        return stamp(utc_now() + self.clock_offset)
+
+    async def send_or_buffer(self, payload: Any) -> Any:
+        if self.offline:
+            self.buffered.append(payload)
+            return None
+        return await self.call(payload)
+
+    async def replay(self) -> list[Any]:
+        """Back online: send what was buffered, oldest first, with its original timestamps."""
+        self.offline = False
+        answers = []
+        while self.buffered:
+            answers.append(await self.call(self.buffered.pop(0)))
+        return answers
 
     # --- Charger -> central system ------------------------------------------------------------
 
@@ -73,7 +96,7 @@ class SimulatedCharger(ChargePoint):
     async def status(self, connector: int, status: str, error_code: str = "NoError") -> Any:
         return await self.call(
             call.StatusNotification(
-                connector_id=connector, error_code=error_code, status=status, timestamp=stamp()
+                connector_id=connector, error_code=error_code, status=status, timestamp=self.now()
             )
         )
 
@@ -89,7 +112,7 @@ class SimulatedCharger(ChargePoint):
                 connector_id=connector,
                 id_tag=id_tag,
                 meter_start=self.meter.energy_wh,
-                timestamp=timestamp or stamp(),
+                timestamp=timestamp or self.now(),
             )
         )
         self.transactions[result.transaction_id] = connector
@@ -116,21 +139,21 @@ class SimulatedCharger(ChargePoint):
                     "context": context,
                 },
             )
-        return await self.call(
+        return await self.send_or_buffer(
             call.MeterValues(
                 connector_id=connector,
                 transaction_id=transaction_id,
-                meter_value=[{"timestamp": timestamp or stamp(), "sampled_value": sampled}],
+                meter_value=[{"timestamp": timestamp or self.now(), "sampled_value": sampled}],
             )
         )
 
     async def stop_transaction(
         self, transaction_id: int, *, reason: str = "Local", timestamp: str | None = None
     ) -> Any:
-        result = await self.call(
+        result = await self.send_or_buffer(
             call.StopTransaction(
                 meter_stop=self.meter.energy_wh,
-                timestamp=timestamp or stamp(),
+                timestamp=timestamp or self.now(),
                 transaction_id=transaction_id,
                 reason=reason,
             )
@@ -248,10 +271,13 @@ async def drive(
     minutes_per_sample: float = 1.0,
     sessions: int = 1,
     heartbeat_seconds: float = 60.0,
+    offline_minutes: tuple[float, float] | None = None,
     figures: DriveFigures | None = None,
 ) -> DriveFigures:
     """Run `sessions` charging sessions on connector 1, time compressed: each MeterValues
-    (every `sample_seconds` of real time) stands for `minutes_per_sample` minutes of charging."""
+    (every `sample_seconds` of real time) stands for `minutes_per_sample` minutes of charging,
+    and the charger's clock moves on by as much. `offline_minutes` (from, to): the charger loses
+    its connection then, buffers its readings and replays them when it is back."""
     figures = figures or DriveFigures()
     await charger.boot()
     await charger.status(1, "Available")
@@ -268,18 +294,27 @@ async def drive(
         minute, parked = 0.0, False
         while minute < 50:
             await asyncio.sleep(sample_seconds)
+            charger.clock_offset += dt.timedelta(minutes=minutes_per_sample) - dt.timedelta(
+                seconds=sample_seconds
+            )
+            if offline_minutes and offline_minutes[0] <= minute < offline_minutes[1]:
+                charger.offline = True
+            elif charger.offline:
+                await charger.replay()
             power_kw = power_curve(minute)
             charger.meter.energy_wh += round(power_kw * 1000 * minutes_per_sample / 60)
             await charger.meter_values(1, tx, power_w=power_kw * 1000)
             figures.meter_values += 1
-            if power_kw == 0 and not parked:
+            if power_kw == 0 and not parked and not charger.offline:
                 await charger.status(1, "SuspendedEV")  # full: the car stops asking for power
                 parked = True
             minute += minutes_per_sample
             now = asyncio.get_running_loop().time()
-            if now - last_heartbeat > heartbeat_seconds:
+            if now - last_heartbeat > heartbeat_seconds and not charger.offline:
                 await charger.heartbeat()
                 last_heartbeat = now
+        if charger.offline:
+            await charger.replay()
         await charger.status(1, "Finishing")
         await charger.stop_transaction(tx, reason="EVDisconnected")
         await charger.status(1, "Available")
