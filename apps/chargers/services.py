@@ -18,7 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from rest_framework.exceptions import ValidationError
@@ -494,6 +494,13 @@ def charger_transaction_start(
     return StartOutcome(tx.pk, decision.allowed, note)
 
 
+# SQL, not a queryset: it runs for every MeterValues, and compiling cost more than the lookup.
+_SESSION_OF_TRANSACTION = (
+    f"SELECT session_id FROM {ChargerTransaction._meta.db_table}"  # noqa: S608 (model metadata)
+    " WHERE id = %s AND charger_id = %s"
+)
+
+
 def charger_meter_values(
     *,
     charger_id: int,
@@ -507,12 +514,10 @@ def charger_meter_values(
     if transaction_id is not None:
         # The hot path of a charging session: only the session's id here, its row is read
         # (and locked) once, by the sessions service.
-        found = list(
-            ChargerTransaction.objects.filter(pk=transaction_id, charger_id=charger_id).values_list(
-                "session_id", flat=True
-            )[:1]
-        )
-        if not found:
+        with connection.cursor() as cursor:
+            cursor.execute(_SESSION_OF_TRANSACTION, [transaction_id, charger_id])
+            found = cursor.fetchone()
+        if found is None:
             return f"MeterValues for unknown transaction {transaction_id}."
         session_id = found[0]
     else:
