@@ -15,6 +15,8 @@ import asyncio
 import threading
 
 import pytest
+from asgiref.sync import sync_to_async
+from django.db import connections
 
 from apps.chargers.server import OcppServer
 from tests.factories.chargers import own_charger
@@ -96,3 +98,6 @@ def central_system(transactional_db, settings):
     system = CentralSystem().start()
     yield system
     system.stop()
+    # Tests reach the ORM from async code through sync_to_async, which runs it in asgiref's
+    # one shared thread: close that thread's connection so the test database can be dropped.
+    asyncio.run(sync_to_async(connections.close_all)())
