@@ -226,9 +226,11 @@ OCPP_COMMAND_OFFLINE_SECONDS = env.float("OCPP_COMMAND_OFFLINE_SECONDS", default
 # Without Redis the server polls the command table this often (seconds); with REDIS_URL the web
 # process also wakes it through pub/sub, and the poll only catches what a lost wake-up missed.
 OCPP_COMMAND_POLL_SECONDS = env.float("OCPP_COMMAND_POLL_SECONDS", default=1.0)
-# Worker threads for database calls of the ocpp_server process (one connection each), and the
-# WebSocket ping that finds dead connections (seconds, 0 = off).
-OCPP_DB_THREADS = env.int("OCPP_DB_THREADS", default=8)
+# Worker threads of the ocpp_server process (one database connection each): for charger events,
+# and for the events that may wait on a partner's real-time authorization; and the WebSocket
+# ping that finds dead connections (seconds, 0 = off).
+OCPP_DB_THREADS = env.int("OCPP_DB_THREADS", default=2)
+OCPP_PARTNER_THREADS = env.int("OCPP_PARTNER_THREADS", default=8)
 OCPP_PING_INTERVAL = env.float("OCPP_PING_INTERVAL", default=60.0)
 # Sessions: currency when no tariff applies, and the longest charging period (seconds).
 SESSIONS_DEFAULT_CURRENCY = env.str("SESSIONS_DEFAULT_CURRENCY", default="TRY")

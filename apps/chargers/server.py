@@ -25,7 +25,6 @@ import hmac
 import logging
 import socket
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
@@ -40,7 +39,7 @@ from websockets.http11 import Request
 
 from . import services
 from .models import CommandStatus, JournalKind
-from .ocpp16 import SUBPROTOCOL, CentralSystem16, ChargerRef, db
+from .ocpp16 import SUBPROTOCOL, CentralSystem16, ChargerRef, Workers, db
 
 logger = logging.getLogger(__name__)
 
@@ -240,9 +239,6 @@ class OcppServer:
 
     async def run(self, stop: asyncio.Future | None = None) -> None:
         loop = asyncio.get_running_loop()
-        # Database calls run in these threads (one connection each) and so does the ocpp
-        # library's own work: enough for PostgreSQL to overlap queries, not a connection storm.
-        loop.set_default_executor(ThreadPoolExecutor(max_workers=settings.OCPP_DB_THREADS))
         async with serve(
             self.handler,
             self.host,
@@ -277,15 +273,15 @@ class OcppServer:
 
 async def _close_thread_connections(loop: asyncio.AbstractEventLoop) -> None:
     """Close the database connection of every worker thread (each holds its own)."""
-    workers = settings.OCPP_DB_THREADS
-    barrier = threading.Barrier(workers, timeout=5)
+    for executor, workers in Workers.all():
+        barrier = threading.Barrier(workers, timeout=5)
 
-    def close() -> None:
-        connections.close_all()
-        with contextlib.suppress(threading.BrokenBarrierError):
-            barrier.wait()  # one call per thread: each waits until all threads hold one
+        def close(barrier: threading.Barrier = barrier) -> None:
+            connections.close_all()
+            with contextlib.suppress(threading.BrokenBarrierError):
+                barrier.wait()  # one call per thread: each waits until all threads hold one
 
-    await asyncio.gather(*(loop.run_in_executor(None, close) for _ in range(workers)))
+        await asyncio.gather(*(loop.run_in_executor(executor, close) for _ in range(workers)))
 
 
 def _basic_password(header: str | None, charge_point_id: str) -> str | None:
