@@ -239,11 +239,6 @@ def seed(count: int, emsp_url: str) -> list[str]:
 def serve(port: int) -> None:
     from apps.chargers.server import OcppServer
 
-    if os.environ.get("BENCH_EXPERIMENT") == "no-journal":
-        from apps.chargers import services
-
-        services.journal = lambda **kw: None
-
     server = OcppServer(host="127.0.0.1", port=port, node="bench")
     if os.environ.get("BENCH_PROFILE"):
         import cProfile
