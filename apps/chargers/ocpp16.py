@@ -26,7 +26,7 @@ from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import close_old_connections, connection
 from django.utils import timezone
 from ocpp.exceptions import FormatViolationError, OCPPError
 from ocpp.messages import CallError, MessageType, _validate_payload, unpack
@@ -111,14 +111,21 @@ class Workers:
     @classmethod
     def get(cls, partner: bool) -> ThreadPoolExecutor:
         if cls.fast is None:
-            cls.fast = ThreadPoolExecutor(settings.OCPP_DB_THREADS, "ocpp-db")
-            cls.partner = ThreadPoolExecutor(settings.OCPP_PARTNER_THREADS, "ocpp-partner")
+            if connection.vendor == "sqlite":
+                # SQLite (the demo) takes one writer at a time: one thread, no lock errors.
+                cls.fast = cls.partner = ThreadPoolExecutor(1, "ocpp-db")
+            else:
+                cls.fast = ThreadPoolExecutor(settings.OCPP_DB_THREADS, "ocpp-db")
+                cls.partner = ThreadPoolExecutor(settings.OCPP_PARTNER_THREADS, "ocpp-partner")
         return cls.partner if partner else cls.fast  # type: ignore[return-value]
 
     @classmethod
     def all(cls) -> list[tuple[ThreadPoolExecutor, int]]:
+        """Each pool with its number of threads."""
         if cls.fast is None:
             return []
+        if cls.partner is cls.fast:
+            return [(cls.fast, cls.fast._max_workers)]
         return [(cls.fast, settings.OCPP_DB_THREADS), (cls.partner, settings.OCPP_PARTNER_THREADS)]
 
 
