@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "apps.tariffs",
     "apps.tokens",
     "apps.sessions",
+    "apps.chargers",
     "apps.cdrs",
 ]
 
@@ -256,6 +257,30 @@ OUTBOX_RETRY_WINDOW_HOURS = {
 # capped at 5: chargers give up after about 20 s and drivers sooner).
 TOKENS_REALTIME_TIMEOUT = env.float("TOKENS_REALTIME_TIMEOUT", default=2.0)
 
+# --- Our chargers (OCPP 1.6J) and their sessions ------------------------------------------
+
+# `manage.py ocpp_server` listens here; chargers connect to ws://HOST:PORT/ocpp/<charge_point_id>.
+OCPP_HOST = env.str("OCPP_HOST", default="0.0.0.0")  # noqa: S104 (chargers connect from outside)
+OCPP_PORT = env.int("OCPP_PORT", default=9000)
+# Answered in BootNotification: how often a charger sends Heartbeat (seconds).
+OCPP_HEARTBEAT_INTERVAL = env.int("OCPP_HEARTBEAT_INTERVAL", default=300)
+# How long a call to a charger (Reset, UnlockConnector, ...) waits for its answer (seconds), and
+# how long a queued staff command waits for its charger to be connected before it is final.
+OCPP_CALL_TIMEOUT = env.float("OCPP_CALL_TIMEOUT", default=30.0)
+OCPP_COMMAND_OFFLINE_SECONDS = env.float("OCPP_COMMAND_OFFLINE_SECONDS", default=60.0)
+# Without Redis the server polls the command table this often (seconds); with REDIS_URL the web
+# process also wakes it through pub/sub, and the poll only catches what a lost wake-up missed.
+OCPP_COMMAND_POLL_SECONDS = env.float("OCPP_COMMAND_POLL_SECONDS", default=1.0)
+# Worker threads of the ocpp_server process (one database connection each): for charger events,
+# and for the events that may wait on a partner's real-time authorization; and the WebSocket
+# ping that finds dead connections (seconds, 0 = off).
+OCPP_DB_THREADS = env.int("OCPP_DB_THREADS", default=2)
+OCPP_PARTNER_THREADS = env.int("OCPP_PARTNER_THREADS", default=8)
+OCPP_PING_INTERVAL = env.float("OCPP_PING_INTERVAL", default=60.0)
+# Sessions: currency when no tariff applies, and the longest charging period (seconds).
+SESSIONS_DEFAULT_CURRENCY = env.str("SESSIONS_DEFAULT_CURRENCY", default="TRY")
+SESSIONS_PERIOD_SECONDS = env.int("SESSIONS_PERIOD_SECONDS", default=900)
+
 # --- Celery ----------------------------------------------------------------------------------
 
 REDIS_URL = env.str("REDIS_URL", default="")
@@ -279,5 +304,9 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # The ocpp library logs every frame at INFO; the chargers' journal keeps them instead.
+        "ocpp": {"level": "WARNING"},
+    },
 }
