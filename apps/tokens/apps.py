@@ -14,4 +14,10 @@ class TokensConfig(AppConfig):
         # eMSP side: our drivers' tokens; CPO side: partners' tokens pushed to us.
         register_endpoint("tokens", SENDER, "ocpi-emsp-tokens")
         register_endpoint("tokens", RECEIVER, "ocpi-cpo-tokens")
-        register_puller("tokens", token_store_pulled, retire=token_retire_unlisted, id_field="uid")
+        register_puller(
+            "tokens",
+            token_store_pulled,
+            retire=token_retire_unlisted,
+            id_field="uid",
+            sender_role="EMSP",
+        )
