@@ -198,7 +198,9 @@ def _routing(connection: PartnerConnection, puller: Puller) -> dict[str, tuple[s
         connection.parties.filter(role=puller.sender_role).values_list("country_code", "party_id")
     )
     if len(theirs) != 1:
-        theirs = list(connection.parties.filter(role=Role.HUB).values_list("country_code", "party_id"))
+        theirs = list(
+            connection.parties.filter(role=Role.HUB).values_list("country_code", "party_id")
+        )
     if len(theirs) == 1:
         routing["to_party"] = theirs[0]
     return routing

@@ -278,8 +278,10 @@ def parse_next_link(link: str) -> str | None:
         if len(section) < 2:
             continue
         url = section[0].strip()
-        if url.startswith("<") and url.endswith(">") and any(
-            _is_next(param) for param in section[1:]
+        if (
+            url.startswith("<")
+            and url.endswith(">")
+            and any(_is_next(param) for param in section[1:])
         ):
             return url[1:-1]
     return None
