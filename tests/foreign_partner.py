@@ -61,6 +61,11 @@ class ForeignPartner:
     # "http-500" (an OCPI envelope with status 3000 and HTTP 500) or "not-envelope" (HTTP 200,
     # an HTML body): both are failures a client must not mistake for the end of the list.
     fail_mode: str = "http-500"
+    # The HTTP status of "unknown object" answers: 404, or 200 with only the OCPI status code
+    # saying so (both occur in the field; OCPI 2.2.1 leaves the choice to the implementation).
+    unknown_http_status: int = 404
+    # Receiver answers that fail whatever the request (HTTP 500), to test retries.
+    fail_receiver: bool = False
     requests: list[Recorded] = field(default_factory=list)
     url: str = ""
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -170,6 +175,8 @@ def _handler(partner: ForeignPartner) -> type[BaseHTTPRequestHandler]:
 
         def do_PUT(self) -> None:
             entry = self._record()
+            if self._receiver_down():
+                return
             found = self._module(entry.path, RECEIVER_PATHS)
             if not found or not found[1] or not isinstance(entry.body, dict):
                 return self._answer(400, _envelope(status_code=2001, message="Bad request."))
@@ -186,6 +193,8 @@ def _handler(partner: ForeignPartner) -> type[BaseHTTPRequestHandler]:
 
         def do_PATCH(self) -> None:
             entry = self._record()
+            if self._receiver_down():
+                return
             found = self._module(entry.path, RECEIVER_PATHS)
             if not found or not found[1] or not isinstance(entry.body, dict):
                 return self._answer(400, _envelope(status_code=2001, message="Bad request."))
@@ -199,7 +208,13 @@ def _handler(partner: ForeignPartner) -> type[BaseHTTPRequestHandler]:
 
         def _unknown(self, module: str) -> None:
             code = UNKNOWN_STATUS.get(module, 2000)
-            self._answer(404, _envelope(status_code=code, message=f"Unknown {module[:-1]}."))
+            status = partner.unknown_http_status
+            self._answer(status, _envelope(status_code=code, message=f"Unknown {module[:-1]}."))
+
+        def _receiver_down(self) -> bool:
+            if partner.fail_receiver:
+                self._answer(500, _envelope(status_code=3000, message="Receiver down."))
+            return partner.fail_receiver
 
     return Handler
 

@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from simple_history.admin import SimpleHistoryAdmin
 
 from echargo.ocpi.registry import versions_url
@@ -178,19 +179,19 @@ class PartnerConnectionAdmin(SimpleHistoryAdmin):
         rows = initial_sync_progress_for(obj)
         if not rows:
             return "none yet"
-        header = format_html(
+        header = mark_safe(  # a constant
             "<tr><th>Module</th><th>Started (UTC)</th><th>Why</th><th>Status</th>"
             "<th>Queued</th><th>Delivered</th><th>Waiting</th><th>Superseded</th>"
             "<th>Dead</th></tr>"
         )
         body = format_html_join(
             "",
-            "<tr><td>{}</td><td>{:%Y-%m-%d %H:%M:%S}</td><td>{}</td><td>{}</td><td>{}</td>"
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
             "<td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             (
                 (
                     r["sync"].module,
-                    r["sync"].started_at,
+                    f"{r['sync'].started_at:%Y-%m-%d %H:%M:%S}",
                     r["sync"].reason,
                     r["sync"].get_status_display(),
                     r["sync"].queued,
