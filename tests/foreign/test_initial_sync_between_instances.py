@@ -15,8 +15,8 @@ import pytest
 
 from apps.locations.models import Location
 from apps.partners.initial_sync import initial_sync_step
-from apps.partners.models import InitialSync, PartnerConnection
-from apps.partners.outbox import outbox_deliver
+from apps.partners.models import InitialSync, OutboxMessage, PartnerConnection
+from apps.partners.outbox import UNDELIVERED, outbox_deliver
 from apps.partners.services import (
     connection_invite,
     connection_register_with_partner,
@@ -98,15 +98,20 @@ def held_here(party_id: str = "SYN") -> tuple[set[str], set[str]]:
     )
 
 
-def deliver_our_initial_syncs(connection: PartnerConnection) -> None:
-    """What our Celery worker does once the handshake committed (inline without a broker)."""
+def deliver_our_initial_syncs(connection: PartnerConnection, seconds: float = 30) -> None:
+    """What our Celery worker and the periodic outbox sweep do once the handshake committed
+    (without a broker the tasks already ran inline): queue every batch, then deliver until
+    nothing is left, waiting for messages whose first try is held back."""
     for sync in InitialSync.objects.filter(
         connection=connection, status=InitialSync.Status.QUEUEING
     ):
         while initial_sync_step(sync_id=sync.pk):
             pass
-    while outbox_deliver(connection_id=connection.pk):
-        pass
+    deadline = time.monotonic() + seconds
+    waiting = OutboxMessage.objects.filter(connection=connection, status__in=UNDELIVERED)
+    while waiting.exists() and time.monotonic() < deadline:
+        outbox_deliver(connection_id=connection.pk)
+        time.sleep(0.2)
 
 
 def sweep_peer_until(peer, check, seconds: float = 30) -> None:
@@ -148,7 +153,8 @@ def test_we_connect_and_each_new_emsp_holds_the_others_network_before_any_change
 def test_the_peer_connects_to_us_and_each_new_emsp_holds_the_others_network(
     sync_peer, ocpi_live, our_parties, settings
 ):
-    settings.OCPI_INITIAL_SYNC_DELAY_SECONDS = 0
+    # Our first deliveries wait 1 s for the peer to store our credentials answer.
+    settings.OCPI_INITIAL_SYNC_DELAY_SECONDS = 1
     tag = uuid.uuid4().hex[:6].upper()
     our_locations, our_tariffs = seed_ours(our_parties, tag)
     peer_locations, peer_tariffs = seed_peer(sync_peer, tag)
