@@ -252,6 +252,11 @@ OUTBOX_RETRY_WINDOW_HOURS = {
     "state": env.float("OUTBOX_STATE_RETRY_WINDOW_HOURS", default=24),
     "billing": env.float("OUTBOX_BILLING_RETRY_WINDOW_HOURS", default=72),
 }
+# Initial sync of a new connection: objects queued per transaction, and how long the first
+# delivery waits when the partner registered with us (it stores our parties only once our
+# credentials answer has reached it).
+OCPI_INITIAL_SYNC_BATCH = env.int("OCPI_INITIAL_SYNC_BATCH", default=200)
+OCPI_INITIAL_SYNC_DELAY_SECONDS = env.float("OCPI_INITIAL_SYNC_DELAY_SECONDS", default=10)
 
 # Real-time token authorization: how long a tap at our station waits for the eMSP (seconds,
 # capped at 5: chargers give up after about 20 s and drivers sooner).

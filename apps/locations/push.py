@@ -39,7 +39,7 @@ def audience(location: Location) -> list[PartnerConnection]:
     return [c for c in connections if c.pk in allowed]
 
 
-def _body(location: Location) -> Any:
+def document_body(location: Location) -> Any:
     return json.loads(location.ocpi_json, parse_float=Decimal)
 
 
@@ -47,7 +47,7 @@ def push_location(location: Location, *, also: Iterable[PartnerConnection] = ())
     """PUT the whole location to its audience, and to `also` (partners that saw it before and
     must learn it is no longer published). How many partners it was queued for."""
     targets = {c.pk: c for c in [*audience(location), *also]}
-    body = _body(location)
+    body = document_body(location)
     for connection in targets.values():
         _enqueue(connection, location, "PUT", location.ocpi_path, body)
     return len(targets)
@@ -67,7 +67,7 @@ def push_location_to(connection: PartnerConnection | None, locations: Iterable[L
         return 0
     count = 0
     for location in locations:
-        _enqueue(connection, location, "PUT", location.ocpi_path, _body(location))
+        _enqueue(connection, location, "PUT", location.ocpi_path, document_body(location))
         count += 1
     return count
 
@@ -79,7 +79,7 @@ def push_patch(location: Location, path: str, body: dict[str, Any]) -> int:
         if _other_patch_pending(connection, location, path):
             # The outbox merges a PATCH into the pending PATCH of the same object whatever its
             # path; a different EVSE's change must not be merged into it, so send everything.
-            _enqueue(connection, location, "PUT", location.ocpi_path, _body(location))
+            _enqueue(connection, location, "PUT", location.ocpi_path, document_body(location))
         else:
             _enqueue(connection, location, "PATCH", path, body)
     return len(targets)

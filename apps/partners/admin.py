@@ -4,17 +4,23 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import ActionForm
+from django.db import transaction
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from simple_history.admin import SimpleHistoryAdmin
 
 from echargo.ocpi.registry import versions_url
 
 from . import services
-from .models import AccessToken, OutboxMessage, PartnerConnection, Party
+from .initial_sync import initial_sync_progress_for, initial_sync_start
+from .models import AccessToken, OutboxMessage, PartnerConnection, Party, SyncState
 from .outbox import outbox_retry_dead
+from .publishing import initial_sync_modules
 
 
 @admin.register(Party)
@@ -64,6 +70,30 @@ class PartyInline(admin.TabularInline):
         return False
 
 
+class SyncStateInline(admin.TabularInline):
+    model = SyncState
+    fields = ("module", "last_run_at", "last_success_started_at", "last_counts", "last_error")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    verbose_name_plural = "Pulls from the partner (an incomplete pull says why in its error)"
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+def _module_choices() -> list[tuple[str, str]]:
+    return [("", "Module…"), *((m, m) for m in initial_sync_modules())]
+
+
+class ConnectionActionForm(ActionForm):
+    module = forms.ChoiceField(
+        choices=_module_choices,
+        required=False,
+        label="Module (for “Send everything again”)",
+    )
+
+
 class ConnectForm(forms.Form):
     name = forms.CharField(max_length=100)
     versions_url = forms.URLField(
@@ -104,10 +134,12 @@ class PartnerConnectionAdmin(SimpleHistoryAdmin):
         "created_at",
         "updated_at",
         "token_held",
+        "initial_syncs",
     )
     fields = ("name", "auth_encoding", *readonly_fields)
-    inlines = (PartyInline, AccessTokenInline)
-    actions = ("update_credentials", "unregister", "suspend", "resume")
+    inlines = (PartyInline, AccessTokenInline, SyncStateInline)
+    action_form = ConnectionActionForm
+    actions = ("update_credentials", "unregister", "suspend", "resume", "send_everything_again")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[PartnerConnection]:
         return (
@@ -141,6 +173,37 @@ class PartnerConnectionAdmin(SimpleHistoryAdmin):
     @admin.display(description="Token to call the partner")
     def token_held(self, obj: PartnerConnection) -> str:
         return "held (encrypted)" if obj.outgoing_token_encrypted else "none"
+
+    @admin.display(description="Initial syncs (our whole set, through the outbox)")
+    def initial_syncs(self, obj: PartnerConnection) -> str:
+        rows = initial_sync_progress_for(obj)
+        if not rows:
+            return "none yet"
+        header = mark_safe(  # a constant
+            "<tr><th>Module</th><th>Started (UTC)</th><th>Why</th><th>Status</th>"
+            "<th>Queued</th><th>Delivered</th><th>Waiting</th><th>Superseded</th>"
+            "<th>Dead</th></tr>"
+        )
+        body = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
+            "<td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    r["sync"].module,
+                    f"{r['sync'].started_at:%Y-%m-%d %H:%M:%S}",
+                    r["sync"].reason,
+                    r["sync"].get_status_display(),
+                    r["sync"].queued,
+                    r["delivered"],
+                    r["waiting"],
+                    r["superseded"],
+                    r["dead"],
+                )
+                for r in rows
+            ),
+        )
+        return format_html("<table>{}{}</table>", header, body)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         # Connections are created by "Connect to a partner" or "Invite a partner".
@@ -270,6 +333,29 @@ class PartnerConnectionAdmin(SimpleHistoryAdmin):
             "resume",
             lambda c: services.connection_set_suspended(connection=c, suspended=False),
         )
+
+    @admin.action(description="Send everything again (the module chosen beside the action)")
+    def send_everything_again(self, request: HttpRequest, queryset: QuerySet) -> None:
+        module = request.POST.get("module", "")
+        if module not in initial_sync_modules():
+            self.message_user(request, "Choose the module to send again.", messages.ERROR)
+            return
+        for connection in queryset:
+            try:
+                with transaction.atomic():
+                    initial_sync_start(
+                        connection=connection,
+                        module=module,
+                        reason=f"sent again by {request.user}",
+                    )
+            except ValueError as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+            else:
+                self.message_user(
+                    request,
+                    f"{connection}: all our {module} are being queued; progress on its page.",
+                    messages.SUCCESS,
+                )
 
 
 @admin.register(OutboxMessage)

@@ -192,6 +192,14 @@ class OutboxMessage(models.Model):
     last_http_status = models.PositiveSmallIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     delivered_at = models.DateTimeField(null=True, blank=True)
+    # The initial sync that queued this message, if one did: its progress counts these.
+    sync = models.ForeignKey(
+        "InitialSync",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="messages",
+    )
 
     class Meta:
         ordering = ["pk"]
@@ -224,3 +232,41 @@ class SyncState(models.Model):
 
     def __str__(self) -> str:
         return f"{self.connection} {self.module}"
+
+
+class InitialSync(models.Model):
+    """One delivery of our whole current set of a module to one partner, through the outbox.
+
+    Started when a connection becomes active, or by staff from the connection's page; queued
+    in batches by a Celery task (`next_after` is where the next batch starts), so a large
+    network never sits in one transaction.
+    """
+
+    class Status(models.TextChoices):
+        QUEUEING = "queueing"
+        QUEUED = "queued", "Queued (delivering through the outbox)"
+        SKIPPED = "skipped"
+
+    connection = models.ForeignKey(
+        PartnerConnection, on_delete=models.CASCADE, related_name="initial_syncs"
+    )
+    module = models.CharField(max_length=32)
+    reason = models.CharField(max_length=200, help_text="Why it was started, and by whom.")
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUEING)
+    started_at = models.DateTimeField(default=timezone.now)
+    queued_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the last batch was queued."
+    )
+    # Messages are first tried at this time: a partner that registered with us stores our
+    # parties only once our credentials answer reaches it (OCPI 2.2.1 credentials).
+    deliver_from = models.DateTimeField(default=timezone.now)
+    next_after = models.BigIntegerField(
+        default=0, help_text="Primary key the next batch starts after."
+    )
+    queued = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-pk"]
+
+    def __str__(self) -> str:
+        return f"Initial sync of {self.module} to {self.connection}"

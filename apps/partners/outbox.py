@@ -13,6 +13,7 @@ import datetime as dt
 import json
 import logging
 import random
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -24,7 +25,8 @@ from django.utils import timezone
 from apps.audit.services import audit_event_record
 from echargo.ocpi.client import OcpiClientError
 
-from .models import OutboxMessage, PartnerConnection
+from .models import InitialSync, OutboxMessage, PartnerConnection
+from .publishing import current_document
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +53,9 @@ def outbox_enqueue(
     kind: str = OutboxMessage.Kind.STATE,
     interface_role: str = "RECEIVER",
     to_party: tuple[str, str] | None = None,
+    sync: InitialSync | None = None,
+    next_attempt_at: dt.datetime | None = None,
+    wake: bool = True,
 ) -> OutboxMessage:
     """Queue one push to one partner; call inside the transaction that made the change.
 
@@ -58,6 +63,8 @@ def outbox_enqueue(
     for the object, a PATCH is merged into a pending PATCH (newer fields win).
     `object_key` starts with the owner's country_code/party_id, sent as OCPI-from-*; `to_party`
     (sent as OCPI-to-*) defaults to the connection's party when it carries only one.
+    `sync` ties the message to the initial sync that queued it, `next_attempt_at` holds its
+    first try back, and `wake=False` leaves waking delivery to the caller (one wake per batch).
     """
     if to_party is None:
         parties = set(connection.parties.values_list("country_code", "party_id"))
@@ -73,6 +80,8 @@ def outbox_enqueue(
         path=path,
         body=_dumps(body),
         kind=kind,
+        sync=sync,
+        next_attempt_at=next_attempt_at or timezone.now(),
     )
     if kind == OutboxMessage.Kind.STATE:
         pending = OutboxMessage.objects.select_for_update().filter(
@@ -92,10 +101,12 @@ def outbox_enqueue(
                 merged = {**json.loads(earlier.body or "{}", parse_float=Decimal), **(body or {})}
                 earlier.body = _dumps(merged)
                 earlier.save(update_fields=["body"])
-                _wake_on_commit(connection.pk)
+                if wake:
+                    _wake_on_commit(connection.pk)
                 return earlier
     message.save()
-    _wake_on_commit(connection.pk)
+    if wake:
+        _wake_on_commit(connection.pk)
     return message
 
 
@@ -204,6 +215,63 @@ def _settle(message: OutboxMessage, error: OcpiClientError | None) -> None:
     )
 
 
+# OCPI 2.2.1 status_codes: 2003 unknown Location, 2004 unknown Token; other client errors are
+# read by their message, as partners answer an unknown object with 2000 or 2001 too.
+_UNKNOWN_OBJECT_CODES = (2003, 2004)
+_SAYS_UNKNOWN = re.compile(r"unknown|not found|not exist|no such|not known", re.IGNORECASE)
+
+
+def _partner_lacks_object(error: OcpiClientError) -> bool:
+    """The partner answered that it does not hold the object (HTTP 404, or an OCPI client error
+    saying the object is unknown)."""
+    if error.http_status == 404 or error.status_code in _UNKNOWN_OBJECT_CODES:
+        return True
+    code = error.status_code
+    return code is not None and 2000 <= code < 3000 and bool(_SAYS_UNKNOWN.search(str(error)))
+
+
+def _put_instead_of_patch(message: OutboxMessage, error: OcpiClientError) -> bool:
+    """A PATCH of an object the partner does not hold can never succeed: replace it, once, by a
+    PUT of the whole current object (from the module's `register_current_document` hook) rather
+    than retrying it until it expires. False when that does not apply."""
+    if message.method != "PATCH" or not _partner_lacks_object(error):
+        return False
+    document = current_document(message.connection, message.module, message.object_key)
+    if document is None:
+        return False
+    to_party = (message.to_country_code, message.to_party_id) if message.to_party_id else None
+    with transaction.atomic():
+        message.status = OutboxMessage.Status.SUPERSEDED
+        message.last_error = f"{error}"[:1900] + " (the partner lacks the object: sent by PUT)"
+        message.last_http_status = error.http_status
+        message.leased_until = None
+        message.save(update_fields=["status", "last_error", "last_http_status", "leased_until"])
+        # A PUT supersedes the object's later pending messages: the whole current object
+        # carries what they carried.
+        put = outbox_enqueue(
+            connection=message.connection,
+            module=message.module,
+            object_key=document.object_key,
+            method="PUT",
+            path=document.path,
+            body=document.body,
+            kind=message.kind,
+            interface_role=message.interface_role,
+            to_party=to_party,
+            wake=False,
+        )
+        audit_event_record(
+            connection_id=message.connection_id,
+            verb="outbox.patch_replaced_by_put",
+            object_type=message.module,
+            object_key=message.object_key,
+            message=f"PATCH {message.module}/{message.path} to {message.connection} answered "
+            f"that the partner does not hold the object ({error}); the whole object is sent "
+            f"instead (PUT {message.module}/{document.path}, outbox #{put.pk}).",
+        )
+    return True
+
+
 def outbox_deliver(*, connection_id: int, limit: int = 500) -> int:
     """Send this partner's due messages in order; how many were delivered."""
     connection = PartnerConnection.objects.filter(pk=connection_id).first()
@@ -218,7 +286,8 @@ def outbox_deliver(*, connection_id: int, limit: int = 500) -> int:
         try:
             _send(message)
         except OcpiClientError as exc:
-            _settle(message, exc)
+            if not _put_instead_of_patch(message, exc):
+                _settle(message, exc)
         else:
             _settle(message, None)
             delivered += 1

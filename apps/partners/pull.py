@@ -5,8 +5,15 @@ list with date_from from the last successful run, checks each object belongs to 
 connection, and hands it to the handler. An invalid object is skipped and counted, never
 stored; a broken page stops the run without moving date_from, so nothing is lost or corrupted.
 
-A full pull that read the whole list is the partner's new truth: what it no longer lists is
-retired through the module's `retire` hook (see `Retire`), unless the run looks unreliable.
+A run is complete only when it walked to a page without `Link: rel="next"`, no page failed, and
+it received as many objects as the partner's X-Total-Count says (when sent). Anything less is
+reported incomplete (SyncState.last_error, an audit event, a non-zero `ocpi_pull`), date_from
+stays where it was, and nothing is retired. A complete full pull is the partner's new truth:
+what it no longer lists is retired through the module's `retire` hook (see `Retire`), unless
+the list looks unreliable.
+
+Pull GETs carry the routing headers (OCPI 2.2.1 transport_and_format, message routing): from =
+our party in the role that pulls, to = the partner's party that sends the module.
 """
 
 from __future__ import annotations
@@ -23,12 +30,13 @@ from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
 from apps.audit.services import audit_event_record
+from echargo.ocpi import headers as h
 from echargo.ocpi.client import OcpiClientError
 from echargo.ocpi.exceptions import OcpiError
 from echargo.ocpi.fields import format_ocpi_datetime
 from echargo.ocpi.routing import ci, party_key
 
-from .models import PartnerConnection, SyncState
+from .models import PartnerConnection, Party, Role, SyncState
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +64,10 @@ class Retire(Protocol):
     ) -> int: ...
 
 
+# The role that pulls from a partner sending in `role`: the other side of the module.
+PULLING_ROLE = {Role.CPO: Role.EMSP, Role.EMSP: Role.CPO}
+
+
 @dataclass(frozen=True)
 class Puller:
     module: str
@@ -64,6 +76,8 @@ class Puller:
     retire: Retire | None = None
     # The field that names an object in its list: "id", or "uid" for tokens.
     id_field: str = "id"
+    # The partner role that owns (sends) the module: CPO for locations, EMSP for tokens.
+    sender_role: str = Role.CPO
 
 
 _pullers: dict[str, Puller] = {}
@@ -76,10 +90,11 @@ def register_puller(
     page_limit: int = 100,
     retire: Retire | None = None,
     id_field: str = "id",
+    sender_role: str = Role.CPO,
 ) -> None:
     """Called from an app's AppConfig.ready(): how to store one pulled object of `module`, and
     (optionally) how to retire the ones a full pull no longer lists."""
-    _pullers[module] = Puller(module, handler, page_limit, retire, id_field)
+    _pullers[module] = Puller(module, handler, page_limit, retire, id_field, sender_role)
 
 
 def pullable_modules() -> list[str]:
@@ -95,7 +110,10 @@ class PullResult:
     rejected: int = 0
     retired: int = 0
     errors: list[str] = field(default_factory=list)
+    # Walked to the last page, no page failed, the count matches: the run is the whole list.
     completed: bool = False
+    # Why the run is not the whole list (also first in errors), when it is not.
+    incomplete: str = ""
     # Why a complete full pull retired nothing although it might have (also in errors).
     retire_skipped: str = ""
 
@@ -125,8 +143,9 @@ def pull_run(
         party_key(cc, pid) for cc, pid in connection.parties.values_list("country_code", "party_id")
     }
     listed = _Listed()
+    walked_to_end = False
     try:
-        with partner_client(connection) as client:
+        with partner_client(connection, **_routing(connection, puller)) as client:
             for page in client.iter_pages(url, params, module=module):
                 result.pages += 1
                 if not isinstance(page.data, list):
@@ -134,16 +153,57 @@ def pull_run(
                 for obj in page.data:
                     listed.note(obj, puller.id_field)
                     _store_one(connection, puller, obj, owners, result)
-                total = page.headers.get("X-Total-Count")
-                listed.total = int(total) if total and total.isdigit() else None
+                total = (page.headers.get(h.TOTAL_COUNT) or "").strip()
+                if total.isdigit():
+                    listed.total = int(total)
                 if on_page:
                     on_page(result, listed.total)
-        result.completed = True
+        walked_to_end = True
     except OcpiClientError as exc:
-        result.errors.insert(0, f"Pull stopped: {exc}")
-    if full and result.completed and puller.retire is not None:
+        result.incomplete = f"page {result.pages + 1} failed: {exc}"
+    if walked_to_end and listed.total is not None and result.received != listed.total:
+        # A partner that drops its Link header ends the list early: its own count shows it.
+        result.incomplete = (
+            f"received {result.received} of the {listed.total} objects the partner counts "
+            f"(X-Total-Count) after {result.pages} page(s) without a next link"
+        )
+    result.completed = not result.incomplete
+    if not result.completed:
+        result.errors.insert(
+            0,
+            f"Pull incomplete: {result.incomplete}."
+            + (" Nothing retired." if full and puller.retire is not None else ""),
+        )
+    elif full and puller.retire is not None:
         _retire_unlisted(connection, puller.retire, listed, result, started_at)
     return _finish(state, result, started_at)
+
+
+def _routing(connection: PartnerConnection, puller: Puller) -> dict[str, tuple[str, str]]:
+    """OCPI-from-*/to-* of a pull: our party in the pulling role, the partner's sending party.
+
+    A connection carrying several parties of that role (a hub) is addressed as its hub party
+    when it has one; the to-* pair is left out otherwise, as OCPI allows for a broadcast GET.
+    """
+    routing: dict[str, tuple[str, str]] = {}
+    ours = (
+        Party.objects.filter(is_own=True, role=PULLING_ROLE.get(puller.sender_role, ""))
+        .order_by("pk")
+        .values_list("country_code", "party_id")
+        .first()
+    )
+    if ours:
+        routing["from_party"] = ours
+    theirs = list(
+        connection.parties.filter(role=puller.sender_role).values_list("country_code", "party_id")
+    )
+    if len(theirs) != 1:
+        theirs = list(
+            connection.parties.filter(role=Role.HUB).values_list("country_code", "party_id")
+        )
+    if len(theirs) == 1:
+        routing["to_party"] = theirs[0]
+    return routing
 
 
 @dataclass
@@ -153,7 +213,7 @@ class _Listed:
     seen: set[ObjectKey] = field(default_factory=set)
     # Objects without a readable (country_code, party_id, id): we cannot tell which they are.
     unnamed: int = 0
-    # X-Total-Count of the last page, when the partner sends it.
+    # X-Total-Count of the last page that sent one.
     total: int | None = None
 
     def note(self, obj: Any, id_field: str) -> None:
@@ -185,8 +245,6 @@ def _retire_unlisted(
             reason = f"the partner listed no {result.module} while we hold {held}"
     elif listed.unnamed:
         reason = f"{listed.unnamed} listed object(s) had no readable identity"
-    elif listed.total is not None and result.received < listed.total:
-        reason = f"received {result.received} of the {listed.total} the partner counts"
     if reason:
         result.retire_skipped = f"Nothing retired: {reason}."
         result.errors.insert(0, result.retire_skipped)
@@ -238,7 +296,7 @@ def _finish(state: SyncState, result: PullResult, started_at: Any) -> PullResult
     state.save()
     audit_event_record(
         connection_id=state.connection_id,
-        verb="pull.completed" if result.completed else "pull.failed",
+        verb="pull.completed" if result.completed else "pull.incomplete",
         object_type=result.module,
         message=f"Pulled {result.module}: {result.stored} stored, {result.rejected} rejected, "
         f"{result.retired} retired, {result.pages} pages"

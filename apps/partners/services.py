@@ -32,6 +32,7 @@ from echargo.ocpi.status import OcpiStatus
 from echargo.ocpi.urlguard import UnsafeUrl, check_partner_url
 
 from . import token_vault
+from .initial_sync import initial_sync_start_all
 from .models import AccessToken, PartnerConnection, Party
 from .wire import CredentialsSerializer, VersionDetailsSerializer, VersionSerializer, parse_or_none
 
@@ -345,6 +346,12 @@ def credentials_register_from_partner(
             verb="connection.registered",
             message=f"{connection} registered with us as {_describe(roles)}.",
         )
+        # The partner stores our parties once this answer reaches it: deliver a little later.
+        initial_sync_start_all(
+            connection=connection,
+            reason="the partner registered with us",
+            delay_seconds=settings.OCPI_INITIAL_SYNC_DELAY_SECONDS,
+        )
     return our_credentials(token_c)
 
 
@@ -487,6 +494,7 @@ def connection_register(*, connection: PartnerConnection) -> None:
             verb="connection.registered",
             message=f"We registered with {connection} ({_describe(_role_keys(answer['roles']))}).",
         )
+        initial_sync_start_all(connection=connection, reason="we registered with the partner")
 
 
 def connection_update_with_partner(*, connection: PartnerConnection) -> None:
@@ -568,6 +576,9 @@ def connection_set_suspended(*, connection: PartnerConnection, suspended: bool) 
         verb="connection.suspended" if suspended else "connection.resumed",
         message=connection._change_reason,
     )
+    if not suspended:
+        # Pushes skip a suspended partner: what changed meanwhile reaches it this way.
+        initial_sync_start_all(connection=connection, reason="the connection was resumed")
 
 
 def _send_credentials(

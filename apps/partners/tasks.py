@@ -28,3 +28,11 @@ def pull_module_task(module: str) -> int:
     for connection in connections:
         pull_run(connection=connection, module=module)
     return len(connections)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def initial_sync_task(sync_id: int) -> int:
+    """Queue the next batch of an initial sync (it queues the batch after it itself)."""
+    from .initial_sync import initial_sync_step
+
+    return initial_sync_step(sync_id=sync_id)

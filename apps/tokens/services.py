@@ -79,9 +79,14 @@ def _apply(token: Token, data: dict[str, Any], *, replace: bool) -> None:
 # --- eMSP side: our drivers' tokens ---------------------------------------------------------------
 
 
-def _push(token: Token, *, method: str, body: dict[str, Any]) -> int:
+def receiver_path(token: Token) -> str:
+    """The token's URL tail at a CPO's tokens Receiver (the type rides in the query)."""
     path = f"{quote(token.country_code)}/{quote(token.party_id)}/{quote(token.uid, safe='')}"
-    path += f"?type={token.type}"
+    return path + f"?type={token.type}"
+
+
+def _push(token: Token, *, method: str, body: dict[str, Any]) -> int:
+    path = receiver_path(token)
     connections = selectors.cpo_partners_taking_tokens()
     for connection in connections:
         outbox_enqueue(

@@ -12,7 +12,7 @@ import base64
 import json
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -21,6 +21,7 @@ import requests
 from django.conf import settings
 from django.utils import timezone
 from requests.adapters import HTTPAdapter
+from requests.structures import CaseInsensitiveDict
 from urllib3.util.retry import Retry
 
 from . import headers as h
@@ -48,7 +49,9 @@ class OcpiResult:
     status_code: int
     status_message: str
     data: Any
-    headers: dict[str, str] = field(default_factory=dict)
+    # Header names are case-insensitive (RFC 9110 5.1): a partner on HTTP/2 or an ASGI server
+    # writes `link` and `x-total-count`, and must read the same as `Link` and `X-Total-Count`.
+    headers: Mapping[str, str] = field(default_factory=CaseInsensitiveDict)
 
 
 def authorization_header(token: str, encoding: str = BASE64) -> str:
@@ -201,14 +204,23 @@ class OcpiClient:
     def iter_pages(
         self, url: str, params: dict[str, Any] | None = None, *, module: str = ""
     ) -> Iterator[OcpiResult]:
-        """GET a list and follow `Link: <...>; rel="next"` until the last page."""
+        """GET a list and follow `Link: <...>; rel="next"` until the last page.
+
+        Only a page without a next link ends the list (OCPI 2.2.1 transport_and_format,
+        pagination): a page shorter than the limit asked for is not the end, the server may
+        cap the limit. A next link back to a page already read fails instead of looping.
+        """
         next_url: str | None = url
         next_params = params
+        read: set[str] = set()
         while next_url:
+            read.add(next_url)
             page = self.get(next_url, next_params, module=module)
             yield page
             next_url = parse_next_link(page.headers.get(h.LINK, ""))
             next_params = None  # the next link repeats every filter itself
+            if next_url in read:
+                raise OcpiClientError(f"The next link repeats a page already read: {next_url}")
 
     @staticmethod
     def _read_capped(response: requests.Response) -> bytes:
@@ -223,12 +235,16 @@ class OcpiClient:
             chunks.append(chunk)
         return b"".join(chunks)
 
-    def _exchange(self, method: str, url: str, **kwargs: Any) -> tuple[int, dict[str, str], bytes]:
+    def _exchange(
+        self, method: str, url: str, **kwargs: Any
+    ) -> tuple[int, CaseInsensitiveDict[str], bytes]:
         with self.session.request(method, url, stream=True, **kwargs) as response:
-            return response.status_code, dict(response.headers), self._read_capped(response)
+            # A copy that stays case-insensitive (a plain dict() would not): see OcpiResult.
+            headers = CaseInsensitiveDict(response.headers)
+            return response.status_code, headers, self._read_capped(response)
 
     @staticmethod
-    def _parse(http_status: int, headers: dict[str, str], raw: bytes) -> OcpiResult:
+    def _parse(http_status: int, headers: Mapping[str, str], raw: bytes) -> OcpiResult:
         try:
             body = json.loads(raw, parse_float=Decimal) if raw else None
         except ValueError:
@@ -255,7 +271,8 @@ class OcpiClient:
 
 
 def parse_next_link(link: str) -> str | None:
-    """The URL of rel="next" in a Link header, if any."""
+    """The URL of rel="next" in a Link header, if any (RFC 8288: relation types are compared
+    case-insensitively, and one rel may list several space-separated types)."""
     for part in link.split(","):
         section = part.split(";")
         if len(section) < 2:
@@ -264,7 +281,14 @@ def parse_next_link(link: str) -> str | None:
         if (
             url.startswith("<")
             and url.endswith(">")
-            and any(s.strip().replace(" ", "") in ('rel="next"', "rel=next") for s in section[1:])
+            and any(_is_next(param) for param in section[1:])
         ):
             return url[1:-1]
     return None
+
+
+def _is_next(param: str) -> bool:
+    name, _, value = param.partition("=")
+    if name.strip().lower() != "rel":
+        return False
+    return "next" in value.strip().strip('"').lower().split()

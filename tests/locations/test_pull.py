@@ -33,8 +33,9 @@ def hub_sends(hub):
     return hub
 
 
-def page(data, link=None):
-    headers = {"X-Total-Count": str(len(data))}
+def page(data, link=None, total=None):
+    # X-Total-Count is the size of the whole list, not of this page.
+    headers = {"X-Total-Count": str(len(data) if total is None else total)}
     if link:
         headers["Link"] = f'<{link}>; rel="next"'
     body = {"data": data, "status_code": 1000, "timestamp": "2026-01-01T00:00:00Z"}
@@ -47,8 +48,8 @@ def test_pull_stores_valid_locations_of_the_connections_parties_and_skips_others
     second = LocationData(country_code="de", party_id="hbb", id="SECOND")
     invalid = {**LocationData(country_code="DE", party_id="HBA", id="BAD"), "address": None}
     foreign = LocationData(country_code="NL", party_id="XYZ", id="FOREIGN")
-    responses.get(SENDER, **page([good, invalid], link=f"{SENDER}?offset=2&limit=2"))
-    responses.get(f"{SENDER}?offset=2&limit=2", **page([foreign, second]))
+    responses.get(SENDER, **page([good, invalid], link=f"{SENDER}?offset=2&limit=2", total=4))
+    responses.get(f"{SENDER}?offset=2&limit=2", **page([foreign, second], total=4))
 
     result = pull_run(connection=hub_sends, module="locations", full=True)
 

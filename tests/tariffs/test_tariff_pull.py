@@ -29,8 +29,9 @@ def allego_sends(allego):
     return allego
 
 
-def page(data, link=None):
-    headers = {"X-Total-Count": str(len(data))}
+def page(data, link=None, total=None):
+    # X-Total-Count is the size of the whole list, not of this page.
+    headers = {"X-Total-Count": str(len(data) if total is None else total)}
     if link:
         headers["Link"] = f'<{link}>; rel="next"'
     body = {"data": data, "status_code": 1000, "timestamp": "2026-03-01T00:00:00Z"}
@@ -43,9 +44,9 @@ def test_pull_stores_valid_tariffs_and_skips_invalid_or_foreign_ones(allego_send
     invalid = TariffData(country_code="DE", party_id="ALL", id="BAD", currency="euro")
     foreign = TariffData(country_code="NL", party_id="XYZ", id="NOT-THEIRS")
     second_page = f"{SENDER}?offset=2&limit=2"
-    responses.get(SENDER, **page([complex_tariff, invalid], link=second_page))
+    responses.get(SENDER, **page([complex_tariff, invalid], link=second_page, total=4))
     valid = TariffData(country_code="DE", party_id="ALL", id="T-OK")
-    responses.get(second_page, **page([foreign, valid]))
+    responses.get(second_page, **page([foreign, valid], total=4))
 
     result = pull_run(connection=allego_sends, module="tariffs")
 
