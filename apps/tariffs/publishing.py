@@ -11,11 +11,11 @@ from django.db.models import QuerySet
 
 from apps.partners.models import PartnerConnection
 from apps.partners.publishing import Document, owner_and_rest
+from echargo.ocpi.wire import ocpi_loads
 
 from . import selectors
 from .models import Tariff
 from .services import _object_path as receiver_path
-from .wire import ocpi_loads
 
 
 def _document(tariff: Tariff) -> Document:

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('partners', '0004_outbox_routing'),
+        ('partners', '0005_connection_unique_name'),
     ]
 
     operations = [
