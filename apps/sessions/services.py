@@ -38,6 +38,7 @@ from echargo.ocpi.fields import format_ocpi_datetime
 from echargo.sql_rows import RowReader
 
 from .models import AuthMethod, ChargingState, Session, SessionStatus
+from .signals import session_completed
 
 WH_PER_KWH = Decimal(1000)
 SECONDS_PER_HOUR = Decimal(3600)
@@ -401,6 +402,8 @@ def session_stop_from_charger(
     session.last_updated = now
     session._change_reason = f"Stopped at the charger ({reason or 'no reason given'})"
     session.save()
+    if session.status == SessionStatus.COMPLETED:
+        session_completed.send(sender=Session, session=session)
     return session
 
 
