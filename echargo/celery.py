@@ -15,6 +15,6 @@ app.autodiscover_tasks()
 @worker_process_shutdown.connect
 def _flush_log_batches(**kwargs: object) -> None:
     # Pool processes leave through os._exit, which skips atexit: write queued log rows first.
-    from echargo.append_batch import flush_all
+    from apps.audit.log_writer import flush_all
 
     flush_all()

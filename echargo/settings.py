@@ -64,7 +64,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "echargo.ocpi.middleware.OcpiExchangeMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "echargo.staff_middleware.StaffSiteMiddleware",
+    "echargo.web.staff_middleware.StaffSiteMiddleware",
 ]
 # Run by StaffSiteMiddleware for every path but /ocpi/: partners' calls need none of it.
 STAFF_MIDDLEWARE = [
@@ -237,7 +237,7 @@ OCPI_EXCHANGE_LOG_MAX_REQUEST_BODY = env.int("OCPI_EXCHANGE_LOG_MAX_REQUEST_BODY
 OCPI_EXCHANGE_LOG_MAX_RESPONSE_BODY = env.int("OCPI_EXCHANGE_LOG_MAX_RESPONSE_BODY", default=4096)
 OCPI_EXCHANGE_LOG_RETENTION_DAYS = env.int("OCPI_EXCHANGE_LOG_RETENTION_DAYS", default=180)
 # Audit log rows (exchange log, authorization decisions) are queued and written by a background
-# thread every this many seconds (echargo/append_batch.py says what that trades); 0 inserts each
+# thread every this many seconds (apps/audit/log_writer.py says what that trades); 0 inserts each
 # row at once. SQLite, the demo's database, takes one writer at a time: there rows go at once.
 AUDIT_LOG_FLUSH_SECONDS = env.float(
     "AUDIT_LOG_FLUSH_SECONDS",

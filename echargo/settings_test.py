@@ -17,5 +17,5 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 # Audit log rows inserted at once, so a test reads them right after the call;
-# tests/echargo_core/test_append_batch.py covers the queued writer.
+# tests/audit/test_log_writer.py covers the queued writer.
 AUDIT_LOG_FLUSH_SECONDS = 0.0

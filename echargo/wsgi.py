@@ -15,7 +15,7 @@ except ImportError:
 if uwsgi is not None:
     from django.conf import settings
 
-    from echargo.chunked_input import with_chunked_bodies
+    from echargo.web.chunked_input import with_chunked_bodies
 
     application = with_chunked_bodies(
         application,

@@ -7,9 +7,10 @@ import logging
 from typing import Any
 
 from django.conf import settings
+from django.db.models import Model
 from django.utils import timezone
 
-from echargo.append_batch import log_append
+from apps.audit.log_writer import flush_all, log_append
 from echargo.ocpi.exchange import Exchange
 
 from .models import AuditEvent, OcpiExchange
@@ -37,8 +38,20 @@ def audit_event_record(
     )
 
 
+def audit_row_append(model: type[Model], **values: Any) -> None:
+    """Append one row to an append-only log table of any app (the tokens app's authorization
+    decisions, the chargers app's OCPP journal): queued for the batched log writer
+    (apps/audit/log_writer.py says what that trades), never blocking the caller's exchange."""
+    log_append(model, **values)
+
+
+def audit_log_flush() -> None:
+    """Write every queued log row now (a process about to exit)."""
+    flush_all()
+
+
 def exchange_record(*, exchange: Exchange) -> None:
-    """Store one OCPI exchange (queued for the log writer, see echargo/append_batch)."""
+    """Store one OCPI exchange (queued for the log writer, see apps/audit/log_writer)."""
     log_append(
         OcpiExchange,
         created_at=exchange.started_at,

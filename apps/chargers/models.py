@@ -246,7 +246,7 @@ class JournalKind(models.TextChoices):
 
 class ChargerMessage(models.Model):
     """The journal: what chargers sent and we answered, violations, connections (append-only,
-    written in batches by echargo/append_batch like the OCPI exchange log)."""
+    written in batches by apps/audit/log_writer like the OCPI exchange log)."""
 
     created_at = models.DateTimeField(db_index=True)
     charger = models.ForeignKey(

@@ -23,7 +23,7 @@ from django.db.models import Q
 from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
-from apps.audit.services import audit_event_record
+from apps.audit.services import audit_event_record, audit_row_append
 from apps.locations.services import evse_status_set
 from apps.partners.models import Party, Role
 from apps.sessions.models import AuthMethod, Session
@@ -39,7 +39,6 @@ from apps.sessions.services import (
 from apps.tokens.models import AllowedType, AuthorizationDecision, Token
 from apps.tokens.selectors import token_own_for_tap
 from apps.tokens.services import token_authorize_at_station
-from echargo.append_batch import log_append
 from echargo.ocpi.enums import TokenType
 from echargo.ocpi.fields import format_ocpi_datetime
 
@@ -162,8 +161,8 @@ def journal(
     note: str = "",
     needs_review: bool = False,
 ) -> None:
-    """Append one journal row (batched; see echargo/append_batch)."""
-    log_append(
+    """Append one journal row (batched; see apps/audit/log_writer)."""
+    audit_row_append(
         ChargerMessage,
         created_at=timezone.now(),
         charger_id=charger_id,

@@ -9,3 +9,10 @@ class PartnersConfig(AppConfig):
         from echargo.ocpi.registry import SENDER, register_endpoint
 
         register_endpoint("credentials", SENDER, "ocpi-credentials")
+
+        from . import tasks, workers
+
+        workers.plug(
+            deliver=tasks.outbox_deliver_task.apply_async,
+            sync_step=tasks.initial_sync_task.apply_async,
+        )

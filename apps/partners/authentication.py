@@ -12,8 +12,8 @@ from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.request import Request
 
+from echargo.db.sql_rows import RowReader, instances_from_row
 from echargo.ocpi.routing import party_key
-from echargo.sql_rows import RowReader, instances_from_row
 
 from .models import AccessToken, PartnerConnection, Party
 from .selectors import connection_party_or_unknown

@@ -24,6 +24,7 @@ from apps.audit.services import audit_event_record
 from .models import InitialSync, OutboxMessage, PartnerConnection
 from .outbox import outbox_enqueue
 from .publishing import initial_sync_modules, initial_sync_source
+from .workers import delivery_wake, initial_sync_next
 
 
 def initial_sync_receives(connection: PartnerConnection, module: str) -> bool:
@@ -171,19 +172,8 @@ def _receiving_party(connection: PartnerConnection, role: str) -> tuple[str, str
 
 
 def _queue_next_batch(sync: InitialSync) -> None:
-    from .tasks import initial_sync_task
-
-    initial_sync_task.delay_on_commit(sync.pk)
+    initial_sync_next(sync.pk)
 
 
 def _wake_delivery_on_commit(connection_id: int, deliver_from: dt.datetime) -> None:
-    from .tasks import outbox_deliver_task
-
-    wait = (deliver_from - timezone.now()).total_seconds()
-    if wait > 0:
-        # The periodic outbox sweep delivers them too, should this wake-up be lost.
-        transaction.on_commit(
-            lambda: outbox_deliver_task.apply_async((connection_id,), countdown=wait + 1)
-        )
-    else:
-        outbox_deliver_task.delay_on_commit(connection_id)
+    delivery_wake(connection_id, at=deliver_from)

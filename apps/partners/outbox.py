@@ -25,8 +25,10 @@ from django.utils import timezone
 from apps.audit.services import audit_event_record
 from echargo.ocpi.client import OcpiClientError
 
+from .clients import partner_client
 from .models import InitialSync, OutboxMessage, PartnerConnection
 from .publishing import current_document
+from .workers import delivery_wake
 
 logger = logging.getLogger(__name__)
 
@@ -111,9 +113,7 @@ def outbox_enqueue(
 
 
 def _wake_on_commit(connection_id: int) -> None:
-    from .tasks import outbox_deliver_task
-
-    outbox_deliver_task.delay_on_commit(connection_id)
+    delivery_wake(connection_id)
 
 
 def _claim_next(connection_id: int, now: dt.datetime) -> OutboxMessage | None:
@@ -153,8 +153,6 @@ def _retry_delay(attempts: int) -> dt.timedelta:
 
 
 def _send(message: OutboxMessage) -> None:
-    from .services import partner_client
-
     connection = message.connection
     base = connection.endpoint_url(message.module, message.interface_role)
     if not base:

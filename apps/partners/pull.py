@@ -36,6 +36,7 @@ from echargo.ocpi.exceptions import OcpiError
 from echargo.ocpi.fields import format_ocpi_datetime
 from echargo.ocpi.routing import ci, party_key
 
+from .clients import partner_client
 from .models import PartnerConnection, Party, Role, SyncState
 
 logger = logging.getLogger(__name__)
@@ -126,8 +127,6 @@ def pull_run(
     on_page: Callable[[PullResult, int | None], None] | None = None,
 ) -> PullResult:
     """Pull one module from one partner; `full` ignores date_from and fetches everything."""
-    from .services import partner_client
-
     puller = _pullers[module]
     state, _ = SyncState.objects.get_or_create(connection=connection, module=module)
     url = connection.endpoint_url(module, "SENDER")

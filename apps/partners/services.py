@@ -18,7 +18,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from apps.audit.services import audit_event_record
-from echargo.ocpi.client import OcpiClient, OcpiClientError
+from echargo.ocpi.client import OcpiClientError
 from echargo.ocpi.exceptions import (
     InvalidParameters,
     NoMatchingEndpoints,
@@ -32,6 +32,7 @@ from echargo.ocpi.status import OcpiStatus
 from echargo.ocpi.urlguard import UnsafeUrl, check_partner_url
 
 from . import token_vault
+from .clients import NoTokenToCallWith, connection_client, outgoing_token
 from .initial_sync import initial_sync_start_all
 from .models import AccessToken, PartnerConnection, Party
 from .wire import CredentialsSerializer, VersionDetailsSerializer, VersionSerializer, parse_or_none
@@ -146,12 +147,6 @@ def _create_connection(*, name: str, **fields: Any) -> PartnerConnection:
 # --- Shared steps --------------------------------------------------------------------------------
 
 
-def _client(connection: PartnerConnection, token: str, **options: Any) -> OcpiClient:
-    return OcpiClient(
-        token, encoding=connection.auth_encoding, connection_id=connection.pk, **options
-    )
-
-
 def _fetch_endpoints(
     connection: PartnerConnection, *, versions_url: str, token: str
 ) -> list[dict[str, str]]:
@@ -160,7 +155,7 @@ def _fetch_endpoints(
         check_partner_url(versions_url)
     except UnsafeUrl as exc:
         raise UnableToUseClientApi(str(exc)) from exc
-    with _client(connection, token) as client:
+    with connection_client(connection, token) as client:
         try:
             versions = client.get(versions_url, module="versions").data
         except OcpiClientError as exc:
@@ -248,19 +243,11 @@ def _connected(
     connection.registered_at = connection.registered_at or timezone.now()
 
 
-def outgoing_token(connection: PartnerConnection) -> str:
-    """The token the partner issued us, for calls to it."""
-    if not connection.outgoing_token_encrypted:
-        raise RegistrationFailed(f"{connection} holds no token to call the partner with.")
-    return token_vault.decrypt(connection.outgoing_token_encrypted)
-
-
-def partner_client(connection: PartnerConnection, **options: Any) -> OcpiClient:
-    """An OCPI client that calls this partner with the token it issued us.
-
-    `options` go to OcpiClient (from_party/to_party routing headers, timeout, retries).
-    """
-    return _client(connection, outgoing_token(connection), **options)
+def _token_to_call(connection: PartnerConnection) -> str:
+    try:
+        return outgoing_token(connection)
+    except NoTokenToCallWith as exc:
+        raise RegistrationFailed(str(exc)) from exc
 
 
 # --- As server: a partner registers with us -------------------------------------------------------
@@ -468,7 +455,7 @@ def connection_register(*, connection: PartnerConnection) -> None:
     """Run the registration of a pending connection whose partner token A we hold."""
     if connection.status != PartnerConnection.Status.PENDING:
         raise RegistrationFailed(f"{connection} is {connection.status}, not pending.")
-    token_a = outgoing_token(connection)
+    token_a = _token_to_call(connection)
     try:
         endpoints = _fetch_endpoints(
             connection, versions_url=connection.versions_url, token=token_a
@@ -508,7 +495,7 @@ def connection_update_with_partner(*, connection: PartnerConnection) -> None:
         own_parties_required()
     except OwnPartyMissing as exc:
         raise RegistrationFailed(exc.message) from exc
-    current = outgoing_token(connection)
+    current = _token_to_call(connection)
     try:
         endpoints = _fetch_endpoints(
             connection, versions_url=connection.versions_url, token=current
@@ -547,7 +534,7 @@ def connection_unregister_with_partner(
     url = connection.endpoint_url("credentials")
     error = ""
     try:
-        with partner_client(connection) as client:
+        with connection_client(connection, _token_to_call(connection)) as client:
             client.delete(url or "", module="credentials")
     except OcpiClientError as exc:
         error = str(exc)
@@ -591,7 +578,7 @@ def _send_credentials(
 ) -> dict[str, Any]:
     url = next(e["url"] for e in endpoints if e["identifier"] == "credentials")
     try:
-        with _client(connection, auth_token) as client:
+        with connection_client(connection, auth_token) as client:
             result = client.request(
                 method, url, body=our_credentials(our_token), module="credentials"
             )

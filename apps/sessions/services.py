@@ -34,8 +34,8 @@ from apps.tariffs.pricing import (
 )
 from apps.tariffs.selectors import tariff_of_owner
 from apps.tokens.models import Token
+from echargo.db.sql_rows import RowReader
 from echargo.ocpi.fields import format_ocpi_datetime
-from echargo.sql_rows import RowReader
 
 from .models import AuthMethod, ChargingState, Session, SessionStatus
 from .signals import session_completed
@@ -183,7 +183,7 @@ def _lock_sql() -> tuple[str, RowReader]:
 
 def _locked(session: Session) -> Session:
     """The session's row, locked for this transaction. Hand-written SQL read by a RowReader
-    (echargo/sql_rows.py): it runs for every meter reading, and compiling the queryset of a
+    (echargo/db/sql_rows.py): it runs for every meter reading, and compiling the queryset of a
     50-column model cost more than the lookup."""
     sql, reader = _lock_sql()
     with connection.cursor() as cursor:

@@ -10,8 +10,8 @@ from django.db import connection
 from django.db.models import Avg, Count, Max, Q, QuerySet
 
 from apps.partners.models import PartnerConnection, Party, Role
+from echargo.db.sql_rows import RowReader, instances_from_row
 from echargo.ocpi.routing import ci
-from echargo.sql_rows import RowReader, instances_from_row
 
 from .models import AuthorizationDecision, Token
 

@@ -23,13 +23,12 @@ from django.db import transaction
 from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
-from apps.audit.services import audit_event_record
+from apps.audit.services import audit_event_record, audit_row_append
+from apps.partners.clients import partner_client
 from apps.partners.models import PartnerConnection, Party, Role
 from apps.partners.outbox import outbox_enqueue
 from apps.partners.pull import retire_reason, unlisted_pks
 from apps.partners.selectors import connection_party_or_unknown
-from apps.partners.services import partner_client
-from echargo.append_batch import log_append
 from echargo.ocpi.client import OcpiClientError
 from echargo.ocpi.exceptions import OcpiError, UnknownObject
 from echargo.ocpi.fields import format_ocpi_datetime
@@ -195,8 +194,8 @@ def _validate(token: Token) -> None:
 
 
 def _decision_record(**values: Any) -> None:
-    """Log one authorization decision: an append-only row per tap (see echargo/append_batch)."""
-    log_append(AuthorizationDecision, created_at=timezone.now(), **values)
+    """Log one authorization decision: an append-only row per tap (see apps/audit/log_writer)."""
+    audit_row_append(AuthorizationDecision, created_at=timezone.now(), **values)
 
 
 def _new_authorization_reference() -> str:

@@ -8,10 +8,10 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
+from apps.audit.log_insert import append_row
 from apps.partners.models import PartnerConnection
 from apps.tokens.models import AuthorizationDecision
-from echargo.append_log import append_row
-from echargo.sql_rows import RowReader, instances_from_row
+from echargo.db.sql_rows import RowReader, instances_from_row
 
 pytestmark = pytest.mark.django_db
 

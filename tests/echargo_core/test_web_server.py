@@ -15,7 +15,7 @@ from django.conf import settings
 from django.db import connection
 
 from apps.audit.models import OcpiExchange
-from echargo.chunked_input import read_chunks
+from echargo.web.chunked_input import read_chunks
 from tests.peer import ROOT, free_port, web_server_command
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -12,8 +12,8 @@ import time
 
 import pytest
 
+from apps.partners.clients import partner_client
 from apps.partners.models import OutboxMessage, Party
-from apps.partners.services import partner_client
 from apps.tokens.models import Token
 from apps.tokens.services import token_authorize_at_station, token_block_own, token_issue_own
 from tests.peer import SilentServer

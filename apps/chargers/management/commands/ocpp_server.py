@@ -8,8 +8,8 @@ import signal
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
+from apps.audit.services import audit_log_flush
 from apps.chargers.server import OcppServer
-from echargo.append_batch import flush_all
 
 
 class Command(BaseCommand):
@@ -36,4 +36,4 @@ class Command(BaseCommand):
         try:
             asyncio.run(main())
         finally:
-            flush_all()
+            audit_log_flush()

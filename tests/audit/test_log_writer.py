@@ -17,8 +17,8 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from apps.audit.log_writer import AppendBatch
 from apps.tokens.models import AuthorizationDecision
-from echargo.append_batch import AppendBatch
 
 pytestmark = pytest.mark.django_db(transaction=True)
 on_postgresql = pytest.mark.skipif(

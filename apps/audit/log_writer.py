@@ -42,7 +42,7 @@ from django.db import (
     transaction,
 )
 
-from .append_log import append_row, insert_plan
+from .log_insert import append_row, insert_plan
 
 logger = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ to keep in step by hand). Values are still converted by each field (`get_db_prep
 JSON, dates and decimals reach PostgreSQL and SQLite exactly as the ORM would send them.
 
 Not for tables with signal receivers (simple-history, outbox hooks): those need `save()`.
-Apps log through `echargo.append_batch.log_append`, which queues rows for the writer thread or,
+Apps log through `apps.audit.log_writer.log_append`, which queues rows for the writer thread or,
 with AUDIT_LOG_FLUSH_SECONDS=0, calls `append_row`; the writer reuses `insert_plan`.
 """
 

@@ -1,0 +1,1 @@
+"""Database plumbing no app owns: model instances from hand-written SQL rows."""
