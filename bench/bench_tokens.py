@@ -161,7 +161,7 @@ def bench_emsp_authorize(database_url: str) -> None:
 def bench_cpo_local_decision() -> None:
     from django.db import connection
 
-    from apps.tokens.services import token_authorize_at_station
+    from apps.tokens.station_authorization import token_authorize_at_station
 
     rngs = [random.Random(n) for n in range(CLIENTS)]
 

@@ -38,7 +38,7 @@ from apps.sessions.services import (
 )
 from apps.tokens.models import AllowedType, AuthorizationDecision, Token
 from apps.tokens.selectors import token_own_for_tap
-from apps.tokens.services import token_authorize_at_station
+from apps.tokens.station_authorization import token_authorize_at_station
 from echargo.ocpi.enums import TokenType
 from echargo.ocpi.fields import format_ocpi_datetime
 

@@ -12,7 +12,7 @@ from apps.partners import token_vault
 from apps.partners.models import SyncState
 from apps.partners.pull import pull_run
 from apps.tokens.models import Token
-from apps.tokens.services import token_authorize_at_station
+from apps.tokens.station_authorization import token_authorize_at_station
 
 pytestmark = pytest.mark.django_db
 

@@ -18,7 +18,8 @@ from django.core.management import call_command
 
 from apps.partners import token_vault
 from apps.tokens.models import AuthorizationDecision, Token
-from apps.tokens.services import token_authorize_at_station, token_block_own
+from apps.tokens.services import token_block_own
+from apps.tokens.station_authorization import token_authorize_at_station
 from tests.factories.tokens import TokenFactory
 
 pytestmark = pytest.mark.django_db
@@ -167,7 +168,7 @@ def test_emsp_slower_than_the_timeout(slow_emsp, settings, whitelist, allowed, s
 
 
 def test_timeout_is_never_above_five_seconds(settings):
-    from apps.tokens.services import _realtime_timeout
+    from apps.tokens.station_authorization import _realtime_timeout
 
     settings.TOKENS_REALTIME_TIMEOUT = 60
     assert _realtime_timeout() == 5.0

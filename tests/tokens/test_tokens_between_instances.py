@@ -15,7 +15,8 @@ import pytest
 from apps.partners.clients import partner_client
 from apps.partners.models import OutboxMessage, Party
 from apps.tokens.models import Token
-from apps.tokens.services import token_authorize_at_station, token_block_own, token_issue_own
+from apps.tokens.services import token_block_own, token_issue_own
+from apps.tokens.station_authorization import token_authorize_at_station
 from tests.peer import SilentServer
 
 pytestmark = [pytest.mark.peer, pytest.mark.django_db(transaction=True)]

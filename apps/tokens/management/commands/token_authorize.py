@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandParser
 
 from apps.tokens.models import TokenType
-from apps.tokens.services import token_authorize_at_station
+from apps.tokens.station_authorization import token_authorize_at_station
 
 
 class Command(BaseCommand):
