@@ -5,7 +5,7 @@ reading and the token, meter readings with the charger's timestamps, charging/pa
 a stop. Energy is always the newest meter register minus the start register, never a sum of
 deltas, so readings replayed late or twice cannot count twice; a register that goes backwards
 is flagged for staff and not used. `total_cost` is re-priced on every change by the tariff
-engine (apps/tariffs/pricing.py) with the tariff in force when the session started.
+engine (apps/tariffs/pricing/) with the tariff in force when the session started.
 """
 
 from __future__ import annotations

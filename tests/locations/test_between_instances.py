@@ -12,13 +12,13 @@ import pytest
 
 from apps.locations.models import Location
 from apps.locations.services import evse_status_set
+from apps.partners.clients import partner_client
 from apps.partners.models import PartnerConnection
 from apps.partners.outbox import outbox_deliver
 from apps.partners.pull import pull_run
 from apps.partners.services import (
     connection_register_with_partner,
     connection_unregister_with_partner,
-    partner_client,
 )
 from tests.factories.locations import EVSEData, own_location
 

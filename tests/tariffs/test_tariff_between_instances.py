@@ -8,13 +8,13 @@ from decimal import Decimal
 
 import pytest
 
+from apps.partners.clients import partner_client
 from apps.partners.models import OutboxMessage
 from apps.partners.outbox import outbox_deliver
 from apps.partners.pull import pull_run
 from apps.partners.services import (
     connection_register_with_partner,
     connection_unregister_with_partner,
-    partner_client,
 )
 from apps.tariffs.models import Tariff
 from apps.tariffs.services import tariff_delete_own, tariff_upsert_own

@@ -1,27 +1,6 @@
-"""OCPI 2.2.1 tariff pricing engine: what a Tariff yields for a session's charging periods.
-
-Pure Python and Decimal, no Django models. The rules are those of OCPI 2.2.1 mod_tariffs and
-mod_cdrs (release-2.2.1-bugfixes), as summarised in the project's OCPI digest, section 3.4 ("How
-to evaluate a Tariff", "step_size rules"):
-
-1. Periods are cut wherever a restriction can change state inside them: local times of day and
-   midnights (DST aware), duration thresholds, kWh thresholds. Volumes are shared out in
-   proportion to wall-clock time (energy is assumed linear in time within a period).
-2. Per piece and per dimension, the first element (list order) that has a component of that
-   dimension and whose restrictions all hold prices it. Reservation periods (RESERVATION_TIME
-   only) are priced by RESERVATION elements, or RESERVATION_EXPIRES ones first when no session
-   followed; all other periods by the elements without a reservation restriction.
-3. FLAT is billed once per session (and once for the reservation).
-4. step_size rounds a session total once: ENERGY with the last priced energy component; TIME and
-   PARKING_TIME together, i.e. the parking total when parking is priced, else the charging time
-   total, with the last priced component of that dimension; the surplus is billed at the price
-   of that last priced period.
-5. Each CDR total is quantized to 4 decimals (ROUND_HALF_UP) once; total_cost is their sum,
-   clamped by min_price/max_price, excl. and incl. VAT independently.
-
-Choices where the spec is silent are commented where they are made (search "treated as met",
-"once per session", "wraps past midnight").
-"""
+"""The pricing loop: a session's periods cut where restrictions switch, runs of pieces priced
+by the components the tariff selects for their restriction state (rules 1-3 of the package's
+docstring). totals.py turns the priced lines into CDR totals."""
 
 from __future__ import annotations
 
@@ -30,7 +9,6 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import (
     ROUND_HALF_EVEN,
-    ROUND_HALF_UP,
     Context,
     Decimal,
     DivisionByZero,
@@ -46,47 +24,40 @@ from operator import itemgetter, or_
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from apps.tariffs.pricing_clock import EPOCH_ORDINAL, EPOCH_WEEKDAY, calendar, zone
-from apps.tariffs.pricing_tariff import (
+from .clock import EPOCH_ORDINAL, EPOCH_WEEKDAY, calendar, zone
+from .compile import compile_tariff
+from .tariff import (
     DAY_US,
     EXPIRED_TABLE,
     REGULAR_TABLE,
-    RESERVATION,
     RESERVATION_TABLE,
     CompiledTariff,
     Component,
     PeriodState,
     Selection,
-    compile_tariff,
-    instant_us,
 )
-from apps.tariffs.pricing_types import (
+from .totals import (
+    ENERGY,
+    FIXED,
+    PARKING,
+    RESERVATION_FEE,
+    RESERVATION_TIME,
+    SHAPE,
+    TIME,
+    US_PER_HOUR,
+    apply_step_sizes,
+    pricing_result,
+)
+from .types import (
     EPOCH,
     SHAPE_RESERVATION,
     SHAPE_SESSION,
-    BreakdownLine,
     ChargingPeriodInput,
-    Price,
     PricingError,
     PricingResult,
-    TariffError,
-    make_price,
-    make_result,
+    instant_us,
     to_decimal,
 )
-
-__all__ = [
-    "BreakdownLine",
-    "ChargingPeriodInput",
-    "CompiledTariff",
-    "Price",
-    "PricingError",
-    "PricingResult",
-    "TariffError",
-    "compile_tariff",
-    "price_periods",
-    "price_session",
-]
 
 # Fixed arithmetic regardless of what the caller did to the thread's decimal context.
 _DECIMAL = Context(
@@ -94,21 +65,9 @@ _DECIMAL = Context(
 )
 _ZERO = Decimal(0)
 _ONE = Decimal(1)
-_CENTS4 = Decimal("0.0001")
-# Step rounding looks at totals to a millionth of a step unit (µs, µWh): hour volumes such as
-# 1 s = 0.000277… h are not exact in decimal, and a 1e-28 excess must not cost a whole step.
-_STEP_RESOLUTION = Decimal("0.000001")
-_US_PER_HOUR = Decimal(3_600_000_000)
-_WH_PER_KWH = Decimal(1000)
-_SECONDS_PER_HOUR = Decimal(3600)
 _NEVER = 1 << 80  # µs; a sentinel instant after any session
-_SHAPE = 10  # index of the SHAPE_* bits in a ChargingPeriodInput.engine_view
-# Keys of the per-total line lists. Reservation FLAT and TIME both add to total_reservation_cost
-# but are kept apart because step_size concerns only the latter.
-_FIXED, _ENERGY, _TIME, _PARKING, _RESERVATION, _RESERVATION_FEE = range(6)
-_new_tuple = tuple.__new__
 _FRACTION = itemgetter(0)
-_SHAPE_OF = itemgetter(_SHAPE)
+_SHAPE_OF = itemgetter(SHAPE)
 
 
 def price_periods(
@@ -158,13 +117,13 @@ def price_session(
     with localcontext(_DECIMAL):
         charging = {
             "ENERGY": _not_negative(energy_kwh, "energy_kwh"),
-            "TIME": (charging_end_us - start_us) / _US_PER_HOUR,
+            "TIME": (charging_end_us - start_us) / US_PER_HOUR,
         }
         if max_power_kw is not None:
             charging["MAX_POWER"] = _not_negative(max_power_kw, "max_power_kw")
         periods = [ChargingPeriodInput(start_date_time=start_date_time, dimensions=charging)]
         if end_us > charging_end_us:
-            parked = (end_us - charging_end_us) / _US_PER_HOUR
+            parked = (end_us - charging_end_us) / US_PER_HOUR
             periods.append(
                 ChargingPeriodInput(
                     start_date_time=charging_end, dimensions={"PARKING_TIME": parked}
@@ -216,10 +175,17 @@ class _Pricing:
 
     __slots__ = (
         "by_key",
+        "days",
         "end_dt",
         "end_us",
+        "keyed_instantaneous",
         "lines",
+        "local",
+        "regular_origin",
+        "reservation_origin",
+        "reservation_table",
         "shapes",
+        "state",
         "tariff",
         "total_energy",
         "total_parking_time",
@@ -242,49 +208,29 @@ class _Pricing:
         self.lines: list[list[Any]] = []
         self.by_key: tuple[list[list[Any]], ...] = ([], [], [], [], [], [])
         self.total_energy = self.total_parking_time = _ZERO
+        # Set by run(): the restriction context its runs are selected in (see _select).
+        self.days: Any = None
+        self.local: Callable[[int], int] | None = None
+        self.regular_origin: Any = None
+        self.reservation_origin: Any = None
+        self.reservation_table = REGULAR_TABLE
+        self.keyed_instantaneous = tariff.restricts_current or tariff.restricts_power
+        self.state = PeriodState()
 
     def run(self, tz: ZoneInfo, time_zone: str) -> PricingResult:
-        tariff, views, shapes = self.tariff, self.views, self.shapes
-        # Durations count from the start of the charging session, or of the reservation for
-        # reservation elements (mod_tariffs: min/max_duration "since the start of the session").
-        regular_origin = reservation_origin = None
-        if views[0][_SHAPE] & SHAPE_SESSION:
-            regular_origin = views[0][0]
-        elif shapes & SHAPE_SESSION:
-            regular_origin = next(v[0] for v in views if v[_SHAPE] & SHAPE_SESSION)
-        if shapes & SHAPE_RESERVATION:
-            reservation_origin = next(v[0] for v in views if v[_SHAPE] & SHAPE_RESERVATION)
-        # RESERVATION_EXPIRES applies when the reservation was not followed by a session.
-        reservation_table = EXPIRED_TABLE if regular_origin is None else RESERVATION_TABLE
-
-        # Instants where a time-of-day, date, weekday or duration restriction may switch. They
-        # cut periods; between two of them those restrictions are constant, so the number of
-        # cuts passed ("segment") stands for them in the run key. (An instant listed twice
-        # just makes an empty segment.)
-        days = local = None
-        cuts: list[int] = []
-        if tariff.time_of_day_boundaries_us:
-            days = calendar(tz, views[0][0], self.end_us, tariff.time_of_day_boundaries_us)
-            local = days.local_us
-            cuts = days.cuts_between(views[0][0], self.end_us)
-        durations = tariff.duration_thresholds_us
-        if durations:
-            for origin in (regular_origin, reservation_origin):
-                if origin is not None:
-                    for duration in durations:
-                        insort(cuts, origin + duration)
-        cuts.append(_NEVER)
-
-        kwh_thresholds = tariff.kwh_thresholds
+        views = self.views
+        regular_origin, reservation_origin = self._origins()
+        cuts = self._cuts(tz, regular_origin, reservation_origin)
+        kwh_thresholds = self.tariff.kwh_thresholds
         # Energy and current/power are part of the run key only if the tariff restricts them.
         keyed_energy = bool(kwh_thresholds)
-        keyed_instantaneous = tariff.restricts_current or tariff.restricts_power
+        keyed_instantaneous = self.keyed_instantaneous
         simple_key = not (keyed_energy or keyed_instantaneous)
-        dates = tariff.dates
+        price_run, evaluate = self._price_run, self._evaluate
+        days, reservation_table = self.days, self.reservation_table
+        tariff = self.tariff
+        durations, dates, known = tariff.duration_thresholds_us, tariff.dates, tariff.selections
         weekdays = tariff.restricts_weekday
-        known = tariff.selections
-        state = PeriodState()
-        price_run = self._price_run
 
         run_key: Any = None
         selections: tuple[Selection | None, Selection | None] = (None, None)
@@ -310,7 +256,7 @@ class _Pricing:
             ):
                 pieces = self._cut(view, end, end_dt, energy_so_far, cuts, segment)
             else:
-                if simple_key and segment << 5 | view[_SHAPE] == run_key:
+                if simple_key and segment << 5 | view[SHAPE] == run_key:
                     # The period goes on with the run (the common case, inlined from below).
                     last, run_end = index, end_dt
                     if view[2] is not None:
@@ -325,11 +271,11 @@ class _Pricing:
                 pieces = ((view, end_dt, energy_so_far, segment),)
             for piece, piece_end, energy_at_start, piece_segment in pieces:
                 if simple_key:
-                    key: Any = piece_segment << 5 | piece[_SHAPE]
+                    key: Any = piece_segment << 5 | piece[SHAPE]
                 else:
                     key = (
                         piece_segment,
-                        piece[_SHAPE],
+                        piece[SHAPE],
                         bisect_right(kwh_thresholds, energy_at_start),
                         piece[6:10] if keyed_instantaneous else None,
                     )
@@ -348,15 +294,11 @@ class _Pricing:
                 if run_key is not None:
                     price_run(selections, first, last, run_start, run_end, run_energy, run_time,
                               run_parking, run_reservation)  # fmt: skip
-                # The restriction state at the run's start, which decides its components: the
-                # local time's position among the tariff's times of day, the weekday and the
-                # date's position among its dates (kept by the cached calendar per stretch
-                # between cuts), the position among the duration limits since either origin,
-                # and the shape and rest of the run key. The tariff caches selections by it,
-                # so that equal states in other sessions and on other days are not evaluated
-                # again.
+                # The restriction state at the run's start decides its components (see
+                # _evaluate). The tariff caches selections by it, so that equal states in other
+                # sessions and on other days are not evaluated again: this lookup is inline
+                # because it runs at every run's start.
                 start = piece[0]
-                regular = piece[_SHAPE] & SHAPE_SESSION
                 if days is None:
                     time_position = weekday = day = 0
                 else:
@@ -365,23 +307,16 @@ class _Pricing:
                     time_position,
                     weekday if weekdays else 0,
                     bisect_right(dates, day),
-                    bisect_right(durations, start - regular_origin) if regular else 0,
+                    bisect_right(durations, start - regular_origin)
+                    if piece[SHAPE] & SHAPE_SESSION
+                    else 0,
                     0 if piece[5] is None else bisect_right(durations, start - reservation_origin),
                     reservation_table,
-                    piece[_SHAPE] if simple_key else key[1:],
+                    piece[SHAPE] if simple_key else key[1:],
                 )
                 selections = known.get(restriction_state)
                 if selections is None:
-                    _set_state(state, local, start, energy_at_start, piece, keyed_instantaneous)
-                    selections = (
-                        tariff.select(REGULAR_TABLE, state, start - regular_origin)
-                        if regular
-                        else None,
-                        None
-                        if piece[5] is None
-                        else tariff.select(reservation_table, state, start - reservation_origin),
-                    )
-                    tariff.remember(restriction_state, selections)
+                    selections = evaluate(piece, energy_at_start, restriction_state)
                 run_key, first, last, run_start, run_end = key, index, index, piece[1], piece_end
                 run_energy, run_time, run_parking, run_reservation = piece[2:6]
             if keyed_energy and view[2] is not None:
@@ -389,18 +324,74 @@ class _Pricing:
         price_run(selections, first, last, run_start, run_end, run_energy, run_time,
                   run_parking, run_reservation)  # fmt: skip
 
-        by_key = self.by_key
-        if by_key[_ENERGY]:
-            self._apply_step_size(by_key[_ENERGY], _WH_PER_KWH)
-        # mod_cdrs step_size: once for TIME and PARKING_TIME together; when both are used only
-        # the parking duration is rounded (charging time followed by parking is not). Lines
-        # have non-zero volumes (see _price_run), so any parking line means priced parking.
-        time_lines = by_key[_PARKING] or by_key[_TIME]
-        if time_lines:
-            self._apply_step_size(time_lines, _SECONDS_PER_HOUR)
-        if by_key[_RESERVATION]:
-            self._apply_step_size(by_key[_RESERVATION], _SECONDS_PER_HOUR)
-        return self._result(time_zone, reservation_origin is not None)
+        apply_step_sizes(self.by_key)
+        return pricing_result(self, time_zone, reservation_origin is not None)
+
+    def _origins(self) -> tuple[int | None, int | None]:
+        """Where durations count from: the start of the charging session, or of the reservation
+        for reservation elements (mod_tariffs: min/max_duration "since the start of the
+        session"); None when the session has no such part."""
+        views, shapes = self.views, self.shapes
+        regular_origin = reservation_origin = None
+        if views[0][SHAPE] & SHAPE_SESSION:
+            regular_origin = views[0][0]
+        elif shapes & SHAPE_SESSION:
+            regular_origin = next(v[0] for v in views if v[SHAPE] & SHAPE_SESSION)
+        if shapes & SHAPE_RESERVATION:
+            reservation_origin = next(v[0] for v in views if v[SHAPE] & SHAPE_RESERVATION)
+        self.regular_origin, self.reservation_origin = regular_origin, reservation_origin
+        # RESERVATION_EXPIRES applies when the reservation was not followed by a session.
+        self.reservation_table = EXPIRED_TABLE if regular_origin is None else RESERVATION_TABLE
+        return regular_origin, reservation_origin
+
+    def _cuts(
+        self, tz: ZoneInfo, regular_origin: int | None, reservation_origin: int | None
+    ) -> list[int]:
+        """Instants where a time-of-day, date, weekday or duration restriction may switch.
+
+        They cut periods; between two of them those restrictions are constant, so the number of
+        cuts passed ("segment") stands for them in the run key. (An instant listed twice just
+        makes an empty segment.) The last is a sentinel after any session.
+        """
+        tariff, start = self.tariff, self.views[0][0]
+        cuts: list[int] = []
+        if tariff.time_of_day_boundaries_us:
+            days = calendar(tz, start, self.end_us, tariff.time_of_day_boundaries_us)
+            self.days, self.local = days, days.local_us
+            cuts = days.cuts_between(start, self.end_us)
+        durations = tariff.duration_thresholds_us
+        if durations:
+            for origin in (regular_origin, reservation_origin):
+                if origin is not None:
+                    for duration in durations:
+                        insort(cuts, origin + duration)
+        cuts.append(_NEVER)
+        return cuts
+
+    def _evaluate(
+        self, piece: tuple[Any, ...], energy_at_start: Decimal, restriction_state: tuple[Any, ...]
+    ) -> tuple[Selection | None, Selection | None]:
+        """The components that price a run starting with `piece` (session, reservation), by
+        evaluating the tariff's restrictions there; remembered under `restriction_state`.
+
+        That state stands for everything the restrictions depend on at the run's start: the
+        local time's position among the tariff's times of day, the weekday and the date's
+        position among its dates (kept by the cached calendar per stretch between cuts), the
+        position among the duration limits since either origin, and the shape and the rest of
+        the run key.
+        """
+        tariff, state, start = self.tariff, self.state, piece[0]
+        _set_state(state, self.local, start, energy_at_start, piece, self.keyed_instantaneous)
+        selections = (
+            tariff.select(REGULAR_TABLE, state, start - self.regular_origin)
+            if piece[SHAPE] & SHAPE_SESSION
+            else None,
+            None
+            if piece[5] is None
+            else tariff.select(self.reservation_table, state, start - self.reservation_origin),
+        )
+        tariff.remember(restriction_state, selections)
+        return selections
 
     def _cut(
         self,
@@ -488,23 +479,23 @@ class _Pricing:
             flat, by_energy, by_time, by_parking = by_session
             # FLAT is billed once per session (every spec example; tandemdrive's
             # multiple_flat_fees case): the first FLAT component that becomes active.
-            if flat is not None and not by_key[_FIXED]:
-                self._emit(_FIXED, flat, first, first, start_dt, start_dt, _ONE)
+            if flat is not None and not by_key[FIXED]:
+                self._emit(FIXED, flat, first, first, start_dt, start_dt, _ONE)
             # Zero volumes are skipped: they cost nothing and must not count as the "last"
             # period whose component's step_size applies.
             if by_energy is not None and energy:
-                self._emit(_ENERGY, by_energy, first, last, start_dt, end_dt, energy)
+                self._emit(ENERGY, by_energy, first, last, start_dt, end_dt, energy)
             if by_time is not None and time_h:
-                self._emit(_TIME, by_time, first, last, start_dt, end_dt, time_h)
+                self._emit(TIME, by_time, first, last, start_dt, end_dt, time_h)
             if by_parking is not None and parking:
-                self._emit(_PARKING, by_parking, first, last, start_dt, end_dt, parking)
+                self._emit(PARKING, by_parking, first, last, start_dt, end_dt, parking)
         if by_reservation is not None:
             flat, _, by_time, _ = by_reservation
-            if flat is not None and not by_key[_RESERVATION_FEE]:
-                self._emit(_RESERVATION_FEE, flat, first, first, start_dt, start_dt, _ONE)
+            if flat is not None and not by_key[RESERVATION_FEE]:
+                self._emit(RESERVATION_FEE, flat, first, first, start_dt, start_dt, _ONE)
             # A reservation element's TIME component prices the reservation duration.
             if by_time is not None and reservation:
-                self._emit(_RESERVATION, by_time, first, last, start_dt, end_dt, reservation)
+                self._emit(RESERVATION_TIME, by_time, first, last, start_dt, end_dt, reservation)
 
     def _emit(
         self,
@@ -528,130 +519,6 @@ class _Pricing:
         line = [key, component, first, last, start_dt, end_dt, volume, None]
         lines.append(line)
         self.lines.append(line)
-
-    @staticmethod
-    def _apply_step_size(lines: list[list[Any]], units_per_volume: Decimal) -> None:
-        """Round the session total of `lines` up to the last line's step, billing it there."""
-        step = lines[-1][1].step_size
-        if step <= 0:
-            return
-        total = _ZERO
-        for line in lines:
-            total += line[6]
-        if total <= 0:
-            return
-        # Hour volumes such as 1 s = 0.000277… h are not exact in decimal: an excess below a
-        # millionth of a unit (µs, µWh) is such an artefact and must not cost a whole step.
-        remainder = (total * units_per_volume) % step
-        if remainder >= _STEP_RESOLUTION:
-            lines[-1][7] = (step - remainder) / units_per_volume
-
-    def _result(self, time_zone: str, reservation: bool) -> PricingResult:
-        tariff = self.tariff
-        breakdown = []
-        # Unrounded cost sums per line key, excl. and incl. VAT.
-        excls: list[Decimal | None] = [None] * len(self.by_key)
-        incls: list[Decimal | None] = [None] * len(self.by_key)
-        for key, component, first, last, start_dt, end_dt, volume, surplus in self.lines:
-            billed = volume if surplus is None else volume + surplus
-            excl = component.price * billed
-            factor = component.vat_factor
-            incl = excl if factor is None else excl * factor
-            # tuple.__new__ skips the NamedTuple's Python-level __new__, and concatenating the
-            # component's part beats unpacking it: each a measurable share of a pricing.
-            fields = (first, last, start_dt, end_dt, volume, billed, excl, incl)
-            breakdown.append(_new_tuple(BreakdownLine, fields + component.header))
-            if excls[key] is None:
-                excls[key], incls[key] = excl, incl
-            else:
-                excls[key] += excl
-                incls[key] += incl
-        fee = excls[_RESERVATION_FEE]
-        if fee is not None:
-            if excls[_RESERVATION] is None:
-                excls[_RESERVATION], incls[_RESERVATION] = fee, incls[_RESERVATION_FEE]
-            else:
-                excls[_RESERVATION] += fee
-                incls[_RESERVATION] += incls[_RESERVATION_FEE]
-        totals: list[Price | None] = []
-        subtotal_excl = subtotal_incl = _ZERO
-        for unrounded_excl, unrounded_incl in zip(excls[:_RESERVATION_FEE], incls, strict=False):
-            if unrounded_excl is None:
-                totals.append(None)
-                continue
-            # Each CDR total is rounded once, and total_cost is their sum, so that the parts
-            # of a CDR always add up to its total (before min/max price).
-            excl = unrounded_excl.quantize(_CENTS4, ROUND_HALF_UP)
-            incl = unrounded_incl.quantize(_CENTS4, ROUND_HALF_UP)
-            totals.append(make_price(excl, incl))
-            subtotal_excl += excl
-            subtotal_incl += incl
-        subtotal = make_price(subtotal_excl, subtotal_incl)
-        # A limit given without incl_vat bounds only the total excl. VAT.
-        low, high = tariff.min_price, tariff.max_price
-        if low is None and high is None:
-            total = subtotal
-        else:
-            total = make_price(
-                _clamp(subtotal_excl, low and low.excl_vat, high and high.excl_vat),
-                _clamp(subtotal_incl, low and low.incl_vat, high and high.incl_vat),
-            )
-        hours = (self.end_us - self.views[0][0]) / _US_PER_HOUR
-        return make_result(
-            {
-                "currency": tariff.currency,
-                "total_cost": total,
-                "total_fixed_cost": totals[_FIXED],
-                "total_energy": self.total_energy.quantize(_CENTS4, ROUND_HALF_UP),
-                "total_energy_cost": totals[_ENERGY],
-                "total_time": hours.quantize(_CENTS4, ROUND_HALF_UP),
-                "total_time_cost": totals[_TIME],
-                "total_parking_time": self.total_parking_time.quantize(_CENTS4, ROUND_HALF_UP),
-                "total_parking_cost": totals[_PARKING],
-                "total_reservation_cost": totals[_RESERVATION],
-                "breakdown": breakdown,
-                "subtotal": subtotal,
-                "tariff_id": tariff.tariff_id,
-                "time_zone": time_zone,
-                "warnings": self._warnings() if tariff.may_warn or reservation else (),
-            }
-        )
-
-    def _warnings(self) -> tuple[str, ...]:
-        tariff, views = self.tariff, self.views
-        warnings = []
-        start = views[0][1]
-        # The tariff in force at session start applies to the whole session (DIGEST 3.4). One
-        # that was not valid then is still applied, because the caller chose it, but flagged.
-        if tariff.start_date_time is not None and start < tariff.start_date_time:
-            warnings.append(
-                f"tariff is only valid from {tariff.start_date_time.isoformat()}, after the "
-                f"session start {start.isoformat()}"
-            )
-        if tariff.end_date_time is not None and start >= tariff.end_date_time:
-            warnings.append(
-                f"tariff expired at {tariff.end_date_time.isoformat()}, before the session "
-                f"start {start.isoformat()}"
-            )
-        for quantity, restricted, first in (
-            ("current", tariff.restricts_current, 6),
-            ("power", tariff.restricts_power, 8),
-        ):
-            if restricted and any(
-                v[first] is None and v[first + 1] is None
-                for v in views
-                if v[_SHAPE] & SHAPE_SESSION
-            ):
-                warnings.append(
-                    f"a period reports no MIN_/MAX_{quantity.upper()}: the tariff's {quantity} "
-                    f"restrictions were treated as met there"
-                )
-        if any(v[5] for v in views) and not tariff.prices_reservation_time:
-            warnings.append(
-                f"reservation time is not priced: the tariff has no {RESERVATION} element with a "
-                f"TIME component"
-            )
-        return tuple(warnings)
 
 
 def _crosses(thresholds: tuple[Decimal, ...], energy_so_far: Decimal, energy: Decimal) -> bool:
@@ -681,14 +548,6 @@ def _set_state(
         state.max_current = min_current if max_current is None else max_current
         state.min_power = max_power if min_power is None else min_power
         state.max_power = min_power if max_power is None else max_power
-
-
-def _clamp(value: Decimal, low: Decimal | None, high: Decimal | None) -> Decimal:
-    if low is not None and value < low:
-        value = low
-    if high is not None and value > high:
-        value = high
-    return value.quantize(_CENTS4, ROUND_HALF_UP)
 
 
 def _utc(us: int) -> datetime:

@@ -12,8 +12,8 @@ from bisect import bisect_left, bisect_right
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from apps.tariffs.pricing_tariff import DAY_US
-from apps.tariffs.pricing_types import ONE_US, PricingError
+from .tariff import DAY_US
+from .types import ONE_US, PricingError
 
 _SECOND_US = 1_000_000
 # date(1970, 1, 1).toordinal(); that day was a Thursday (weekday 3).

@@ -312,3 +312,8 @@ _set_excl_vat, _set_incl_vat = Price.excl_vat.__set__, Price.incl_vat.__set__
 def _fmt_price(price: Price) -> str:
     incl = "n/a" if price.incl_vat is None else f"{price.incl_vat:f}"
     return f"{price.excl_vat:f} excl. VAT / {incl} incl. VAT"
+
+
+def instant_us(moment: datetime) -> int:
+    """Return an aware datetime as integer µs since the Unix epoch (exact, no float)."""
+    return (moment - EPOCH) // ONE_US
