@@ -26,10 +26,9 @@ from echargo.ocpi.routing import ci
 from echargo.ocpi.status import OcpiStatus
 from echargo.ocpi.wire import validated
 
-from . import store
+from . import selectors, store
 from .models import EVSE, Location, Status
-from .push import audience, push_location, push_patch
-from .selectors import partner_cpo_party
+from .push import location_audience, location_push, location_push_patch
 from .visibility import visibility_refresh
 from .wire import ConnectorIn, EVSEIn, LocationIn
 
@@ -49,7 +48,7 @@ def _evse_row(location: Location, evse_uid: str) -> EVSE | None:
 
 
 def _locked_or_unknown(owner: Party, location_id: str) -> Location:
-    location = store.location_locked(owner.country_code, owner.party_id, location_id)
+    location = selectors.location_locked(owner.country_code, owner.party_id, location_id)
     if location is None:
         raise UnknownLocation(
             f"Unknown location {owner.country_code}*{owner.party_id} {location_id}."
@@ -68,7 +67,7 @@ def _unknown_evse(evse_uid: str) -> InvalidParameters:
 def location_put_from_partner(*, owner: Party, data: dict[str, Any]) -> Write[Location]:
     """Store a whole Location (validated LocationIn data) of a partner CPO; EVSEs it no longer
     lists are kept with status REMOVED."""
-    location = store.location_locked(owner.country_code, owner.party_id, data["id"])
+    location = selectors.location_locked(owner.country_code, owner.party_id, data["id"])
     if location is not None and is_stale(data["last_updated"], location.last_updated):
         return Write(Outcome.STALE, location, changed=False)
     outcome = Outcome.CREATED if location is None else Outcome.REPLACED
@@ -187,7 +186,7 @@ def location_patch_from_partner(
 def location_store_pulled(connection: PartnerConnection, obj: dict[str, Any]) -> None:
     """Pull handler: validate one Location from a partner's Sender list and store it like a PUT."""
     data = validated(LocationIn, obj)
-    owner = partner_cpo_party(connection, data["country_code"], data["party_id"])
+    owner = selectors.location_partner_cpo(connection, data["country_code"], data["party_id"])
     if owner is None:
         raise ValidationError(f"{data['country_code']}*{data['party_id']} is not a CPO here.")
     location_put_from_partner(owner=owner, data=data)
@@ -220,7 +219,7 @@ def location_retire_unlisted(
         key_fields=("country_code", "party_id", "location_key"),
     )
     retired = 0
-    for location in store.with_children(
+    for location in selectors.location_with_children(
         Location.objects.select_for_update().filter(pk__in=unlisted).order_by("pk")
     ):
         live = [evse for evse in location.evses.all() if evse.status != Status.REMOVED]
@@ -288,8 +287,8 @@ def location_upsert_own(
     _require_own(owner)
     now = timezone.now()
     valid = validated(LocationIn, _own_data(owner, data, now))
-    location = store.location_locked(owner.country_code, owner.party_id, valid["id"])
-    before = audience(location) if location is not None else []
+    location = selectors.location_locked(owner.country_code, owner.party_id, valid["id"])
+    before = location_audience(location) if location is not None else []
     location, changed = store.sync_location(
         owner=owner, location=location, data=valid, now=now, reason=reason
     )
@@ -297,7 +296,7 @@ def location_upsert_own(
         return location
     visibility_refresh(location)
     location = store.render(location)
-    push_location(location, also=before)
+    location_push(location, also=before)
     return location
 
 
@@ -350,7 +349,7 @@ def location_patch_own(
     if not changed:
         return locked
     locked = store.render(locked)
-    push_patch(locked, locked.ocpi_path, _patch_body(changes, store.document(locked)))
+    location_push_patch(locked, locked.ocpi_path, _patch_body(changes, store.document(locked)))
     return locked
 
 
@@ -375,10 +374,12 @@ def evse_patch_own(
     store.bump_last_updated(locked, now, reason)
     locked = store.render(locked)
     if "connectors" in changes or _removes_data(changes):
-        push_location(locked)
+        location_push(locked)
     else:
         rendered = store.find_evse(store.document(locked), evse_uid) or {}
-        push_patch(locked, f"{locked.ocpi_path}/{evse.uid}", _patch_body(changes, rendered))
+        location_push_patch(
+            locked, f"{locked.ocpi_path}/{evse.uid}", _patch_body(changes, rendered)
+        )
     return evse
 
 
@@ -423,10 +424,10 @@ def connector_patch_own(
     store.bump_last_updated(locked, now, reason)
     locked = store.render(locked)
     if _removes_data(changes):
-        push_location(locked)
+        location_push(locked)
     else:
         evse_rendered = store.find_evse(store.document(locked), evse_uid) or {}
         rendered = store.find_connector(evse_rendered, connector_id) or {}
         path = f"{locked.ocpi_path}/{evse.uid}/{connector.connector_id}"
-        push_patch(locked, path, _patch_body(changes, rendered))
+        location_push_patch(locked, path, _patch_body(changes, rendered))
     return locked

@@ -1,8 +1,9 @@
 """Writing validated OCPI Location data into rows, and the stored OCPI document beside them.
 
-Used only by services.py. Rows are saved only when a value really changed, so history shows
-real changes and our own last_updated moves only when something did (OCPI 2.2.1 asks senders to
-bump last_updated on change; see ocpi/ocpi#428). Two ways to stamp last_updated:
+Used only by services.py and the CSV import (imports.py); the reads they need are in
+selectors.py. Rows are saved only when a value really changed, so history shows real changes and
+our own last_updated moves only when something did (OCPI 2.2.1 asks senders to bump
+last_updated on change; see ocpi/ocpi#428). Two ways to stamp last_updated:
 
 - partner data (`now` is None): each object keeps the last_updated its CPO sent;
 - our own data (`now` given): an object that changed, or whose children changed, gets `now`.
@@ -14,29 +15,12 @@ import datetime as dt
 import json
 from typing import Any
 
-from django.db.models import Prefetch, QuerySet
-
 from apps.partners.models import Party, Role
 from echargo.ocpi.routing import ci
 
 from .models import EVSE, Connector, Location, Status
+from .selectors import location_with_children
 from .wire import connector_values, evse_values, location_document, location_values
-
-
-def with_children(queryset: QuerySet[Location]) -> QuerySet[Location]:
-    """Locations with their EVSEs and connectors prefetched (for rendering)."""
-    return queryset.prefetch_related(
-        Prefetch("evses", queryset=EVSE.objects.prefetch_related("connectors"))
-    )
-
-
-def location_locked(country_code: str, party_id: str, location_id: str) -> Location | None:
-    """The location with this OCPI key, locked for the rest of the transaction."""
-    return (
-        with_children(Location.objects.select_for_update())
-        .filter(country_code=ci(country_code), party_id=ci(party_id), location_key=ci(location_id))
-        .first()
-    )
 
 
 def _differs(obj: Any, values: dict[str, Any]) -> bool:
@@ -193,7 +177,7 @@ def bump_last_updated(obj: Location | EVSE, when: dt.datetime, reason: str) -> N
 
 def render(location: Location) -> Location:
     """Re-read the location with its children and store its OCPI JSON beside it."""
-    fresh = with_children(Location.objects.filter(pk=location.pk)).get()
+    fresh = location_with_children(Location.objects.filter(pk=location.pk)).get()
     fresh.ocpi_json = json.dumps(location_document(fresh), separators=(",", ":"))
     # ocpi_json is derived (and excluded from history): storing it is not a change of its own.
     fresh.skip_history_when_saving = True
