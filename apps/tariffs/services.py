@@ -15,7 +15,6 @@ import datetime as dt
 import re
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import quote
 
 from django.db import transaction
 from django.utils import timezone
@@ -23,7 +22,6 @@ from rest_framework.exceptions import ValidationError
 
 from apps.audit.services import audit_event_record
 from apps.partners.models import PartnerConnection, Party, Role
-from apps.partners.outbox import outbox_enqueue
 from apps.partners.pull import retire_reason, unlisted_pks
 from echargo.ocpi.fields import format_ocpi_datetime
 from echargo.ocpi.receiver import Outcome, Write, first_write_race_safe, is_stale
@@ -32,9 +30,9 @@ from echargo.ocpi.wire import ocpi_dumps, ocpi_loads
 
 from . import selectors
 from .models import PriceComponent, Tariff, TariffElement, TariffRestrictions
+from .push import MODULE, tariff_push
 from .wire import TariffSerializer, tariff_document
 
-MODULE = "tariffs"
 # Our own ids travel in partners' URL paths: keep them to URL-unreserved characters (RFC 3986),
 # which every router takes as they are.
 OWN_TARIFF_ID = re.compile(r"^[A-Za-z0-9._~-]{1,36}$")
@@ -145,25 +143,6 @@ def _own_cpo(owner: Party | None) -> Party:
     return owner
 
 
-def _object_path(country_code: str, party_id: str, tariff_id: str) -> str:
-    return f"{quote(country_code, safe='')}/{quote(party_id, safe='')}/{quote(tariff_id, safe='')}"
-
-
-def _push(tariff: Tariff, *, method: str, body: dict[str, Any] | None) -> list[PartnerConnection]:
-    owner = tariff.owner
-    connections = selectors.tariff_push_connections()
-    for connection in connections:
-        outbox_enqueue(
-            connection=connection,
-            module=MODULE,
-            object_key=tariff.object_key,
-            method=method,
-            path=_object_path(owner.country_code, owner.party_id, tariff.tariff_id),
-            body=body,
-        )
-    return connections
-
-
 def _now_ms() -> Any:
     # OCPI DateTimes carry at most milliseconds here: store what partners will read back.
     now = timezone.now()
@@ -225,7 +204,7 @@ def tariff_upsert_own(
     if existing is not None and _same_content(existing, document):
         return Write(Outcome.REPLACED, existing, changed=False)
     tariff = _write(existing, owner=owner, document=document, data=validated, reason=reason)
-    partners = _push(tariff, method="PUT", body=document)
+    partners = tariff_push(tariff, method="PUT", body=document)
     audit_event_record(
         verb="tariff.published",
         object_type=MODULE,
@@ -245,7 +224,7 @@ def tariff_delete_own(*, tariff: Tariff, reason: str = "Deleted by staff") -> No
     """
     _own_cpo(tariff.owner)
     key = tariff.object_key
-    partners = _push(tariff, method="DELETE", body=None)
+    partners = tariff_push(tariff, method="DELETE", body=None)
     tariff._change_reason = reason
     tariff.delete()
     audit_event_record(
