@@ -17,6 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
+from apps.audit.services import audit_event_record
 from apps.partners.models import PartnerConnection, Party, Role
 from apps.partners.pull import retire_reason, unlisted_pks
 from echargo.ocpi.exceptions import InvalidParameters, OcpiError
@@ -296,7 +297,7 @@ def location_upsert_own(
         return location
     visibility_refresh(location)
     location = store.render(location)
-    location_push(location, also=before)
+    _published(location, "stored whole", reason, location_push(location, also=before))
     return location
 
 
@@ -328,6 +329,19 @@ def _patch_body(changes: dict[str, Any], rendered: dict[str, Any]) -> dict[str, 
     return body
 
 
+def _published(location: Location, what: str, reason: str, partners: int) -> None:
+    """The business event of a change staff (or an import) made to one of our locations, as the
+    tariffs and tokens apps record theirs; field-level changes are in the rows' history. EVSE
+    status changes from our chargers are left to that history: they come every few minutes."""
+    audit_event_record(
+        verb="location.published",
+        object_type="locations",
+        object_key=location.ocpi_path,
+        message=f"Location {location.location_id}: {what} ({reason}); pushed to {partners} "
+        "partner(s).",
+    )
+
+
 @transaction.atomic
 def location_patch_own(
     *, location: Location, changes: dict[str, Any], reason: str = OWN_REASON
@@ -349,7 +363,10 @@ def location_patch_own(
     if not changed:
         return locked
     locked = store.render(locked)
-    location_push_patch(locked, locked.ocpi_path, _patch_body(changes, store.document(locked)))
+    partners = location_push_patch(
+        locked, locked.ocpi_path, _patch_body(changes, store.document(locked))
+    )
+    _published(locked, f"changed {', '.join(sorted(changes))}", reason, partners)
     return locked
 
 
@@ -374,11 +391,15 @@ def evse_patch_own(
     store.bump_last_updated(locked, now, reason)
     locked = store.render(locked)
     if "connectors" in changes or _removes_data(changes):
-        location_push(locked)
+        partners = location_push(locked)
     else:
         rendered = store.find_evse(store.document(locked), evse_uid) or {}
-        location_push_patch(
+        partners = location_push_patch(
             locked, f"{locked.ocpi_path}/{evse.uid}", _patch_body(changes, rendered)
+        )
+    if changes.keys() != {"status"}:
+        _published(
+            locked, f"EVSE {evse.uid} changed {', '.join(sorted(changes))}", reason, partners
         )
     return evse
 
@@ -424,10 +445,12 @@ def connector_patch_own(
     store.bump_last_updated(locked, now, reason)
     locked = store.render(locked)
     if _removes_data(changes):
-        location_push(locked)
+        partners = location_push(locked)
     else:
         evse_rendered = store.find_evse(store.document(locked), evse_uid) or {}
         rendered = store.find_connector(evse_rendered, connector_id) or {}
         path = f"{locked.ocpi_path}/{evse.uid}/{connector.connector_id}"
-        location_push_patch(locked, path, _patch_body(changes, rendered))
+        partners = location_push_patch(locked, path, _patch_body(changes, rendered))
+    what = f"connector {evse.uid}/{connector.connector_id} changed {', '.join(sorted(changes))}"
+    _published(locked, what, reason, partners)
     return locked
