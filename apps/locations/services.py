@@ -20,6 +20,7 @@ from rest_framework.exceptions import ValidationError
 from apps.audit.services import audit_event_record
 from apps.partners.models import PartnerConnection, Party, Role
 from apps.partners.pull import retire_reason, unlisted_pks
+from echargo.history import change_reason_set
 from echargo.ocpi.exceptions import InvalidParameters, OcpiError
 from echargo.ocpi.fields import LastUpdatedField
 from echargo.ocpi.receiver import Outcome, Write, first_write_race_safe, is_stale
@@ -126,7 +127,8 @@ def _patch_time(patch: dict[str, Any]) -> dt.datetime:
     try:
         return LastUpdatedField().run_validation(patch["last_updated"])
     except ValidationError as exc:
-        raise InvalidParameters(f"last_updated: {exc.detail[0]}") from None
+        detail = exc.detail[0] if isinstance(exc.detail, list) else exc.detail
+        raise InvalidParameters(f"last_updated: {detail}") from None
 
 
 @transaction.atomic
@@ -232,11 +234,11 @@ def location_retire_unlisted(
         for evse in live:
             evse.status = Status.REMOVED
             evse.last_updated = max(evse.last_updated, location.last_updated)
-            evse._change_reason = reason
+            change_reason_set(evse, reason)
             evse.save()
         if location.publish:
             location.publish = False
-            location._change_reason = reason
+            change_reason_set(location, reason)
             location.save()
         store.render(location)
     return retired

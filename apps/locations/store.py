@@ -16,6 +16,7 @@ import json
 from typing import Any
 
 from apps.partners.models import Party, Role
+from echargo.history import change_reason_set
 from echargo.ocpi.routing import ci
 
 from .models import EVSE, Connector, Location, Status
@@ -30,7 +31,7 @@ def _differs(obj: Any, values: dict[str, Any]) -> bool:
 def _save(obj: Any, values: dict[str, Any], reason: str) -> None:
     for name, value in values.items():
         setattr(obj, name, value)
-    obj._change_reason = reason
+    change_reason_set(obj, reason)
     obj.save()
 
 
@@ -71,7 +72,7 @@ def sync_connectors(
         changed |= sync_connector(evse, current, data, position=position, now=now, reason=reason)
     for gone in existing.values():
         # Connectors have no status to mark them removed; sessions keep their ids as text.
-        gone._change_reason = reason
+        change_reason_set(gone, reason)
         gone.delete()
         changed = True
     return changed

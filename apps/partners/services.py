@@ -18,6 +18,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from apps.audit.services import audit_event_record
+from echargo.history import change_reason_of, change_reason_set
 from echargo.ocpi.client import OcpiClientError
 from echargo.ocpi.exceptions import (
     InvalidParameters,
@@ -87,7 +88,11 @@ def party_upsert_own(
     parties = []
     defaults = {"name": name, "website": website, "is_own": True, "connection": None}
     for role in roles:
-        key = {"country_code": ci(country_code), "party_id": ci(party_id), "role": role}
+        key: dict[str, Any] = {
+            "country_code": ci(country_code),
+            "party_id": ci(party_id),
+            "role": role,
+        }
         party = Party.objects.filter(**key).first()
         if party is None or any(getattr(party, f) != v for f, v in defaults.items()):
             party, _ = Party.objects.update_or_create(**key, defaults=defaults)
@@ -287,7 +292,7 @@ def _reopen(
     connection.status = PartnerConnection.Status.PENDING
     connection.versions_url = versions_url
     connection.outgoing_token_encrypted = token
-    connection._change_reason = reason
+    change_reason_set(connection, reason)
     connection.save()
     return connection
 
@@ -322,7 +327,7 @@ def credentials_register_from_partner(
             endpoints=endpoints,
             outgoing_token=credentials["token"],
         )
-        connection._change_reason = "Registered by the partner (credentials POST)"
+        change_reason_set(connection, "Registered by the partner (credentials POST)")
         connection.save()
         _sync_parties(connection, credentials["roles"])
         # Token A dies at registration (OCPI 2.2.1 credentials, registration step 7).
@@ -370,7 +375,7 @@ def credentials_update_from_partner(
             endpoints=endpoints,
             outgoing_token=credentials["token"],
         )
-        connection._change_reason = "Updated by the partner (credentials PUT)"
+        change_reason_set(connection, "Updated by the partner (credentials PUT)")
         connection.save()
         _sync_parties(connection, credentials["roles"])
         connection.tokens.all().delete()
@@ -400,7 +405,7 @@ def _revoke(connection: PartnerConnection, *, reason: str) -> None:
     connection.tokens.all().delete()
     connection.outgoing_token_encrypted = ""
     connection.status = PartnerConnection.Status.UNREGISTERED
-    connection._change_reason = reason
+    change_reason_set(connection, reason)
     connection.save()
     audit_event_record(
         connection_id=connection.pk,
@@ -473,7 +478,7 @@ def connection_register(*, connection: PartnerConnection) -> None:
             endpoints=endpoints,
             outgoing_token=answer["token"],
         )
-        connection._change_reason = "Registered with the partner (our credentials POST)"
+        change_reason_set(connection, "Registered with the partner (our credentials POST)")
         connection.save()
         _sync_parties(connection, answer["roles"])
         audit_event_record(
@@ -511,7 +516,7 @@ def connection_update_with_partner(*, connection: PartnerConnection) -> None:
             endpoints=endpoints,
             outgoing_token=answer["token"],
         )
-        connection._change_reason = "Updated at the partner (our credentials PUT)"
+        change_reason_set(connection, "Updated at the partner (our credentials PUT)")
         connection.save()
         _sync_parties(connection, answer["roles"])
         connection.tokens.exclude(pk=new_row.pk).delete()
@@ -556,12 +561,12 @@ def connection_set_suspended(*, connection: PartnerConnection, suspended: bool) 
     connection.status = (
         PartnerConnection.Status.SUSPENDED if suspended else PartnerConnection.Status.CONNECTED
     )
-    connection._change_reason = "Suspended by staff" if suspended else "Resumed by staff"
+    change_reason_set(connection, "Suspended by staff" if suspended else "Resumed by staff")
     connection.save()
     audit_event_record(
         connection_id=connection.pk,
         verb="connection.suspended" if suspended else "connection.resumed",
-        message=connection._change_reason,
+        message=change_reason_of(connection),
     )
     if not suspended:
         # Pushes skip a suspended partner: what changed meanwhile reaches it this way.
@@ -604,7 +609,7 @@ def _check_roles_or_fail(
 
 def _fail(connection: PartnerConnection, error: str) -> None:
     connection.last_error = error[:2000]
-    connection._change_reason = "Handshake failed"
+    change_reason_set(connection, "Handshake failed")
     connection.save(update_fields=["last_error", "updated_at"])
     raise RegistrationFailed(error)
 

@@ -23,6 +23,7 @@ from rest_framework.exceptions import ValidationError
 from apps.audit.services import audit_event_record
 from apps.partners.models import PartnerConnection, Party, Role
 from apps.partners.pull import retire_reason, unlisted_pks
+from echargo.history import change_reason_set
 from echargo.ocpi.fields import format_ocpi_datetime
 from echargo.ocpi.receiver import Outcome, Write, first_write_race_safe, is_stale
 from echargo.ocpi.routing import ci
@@ -70,11 +71,11 @@ def _restrictions_row(element: TariffElement, r: Mapping[str, Any]) -> TariffRes
 def _replace_elements(tariff: Tariff, elements: list[dict[str, Any]], reason: str) -> None:
     # Row by row, not bulk: simple-history records through save/delete signals only.
     for element in TariffElement.objects.filter(tariff=tariff):
-        element._change_reason = reason
+        change_reason_set(element, reason)
         element.delete()
     for position, element_doc in enumerate(elements):
         element = TariffElement(tariff=tariff, position=position)
-        element._change_reason = reason
+        change_reason_set(element, reason)
         element.save()
         for index, c in enumerate(element_doc["price_components"]):
             component = PriceComponent(
@@ -85,11 +86,11 @@ def _replace_elements(tariff: Tariff, elements: list[dict[str, Any]], reason: st
                 vat=c.get("vat"),
                 step_size=c["step_size"],
             )
-            component._change_reason = reason
+            change_reason_set(component, reason)
             component.save()
         if "restrictions" in element_doc:
             restrictions = _restrictions_row(element, element_doc["restrictions"])
-            restrictions._change_reason = reason
+            change_reason_set(restrictions, reason)
             restrictions.save()
 
 
@@ -114,7 +115,7 @@ def _write(
     tariff.energy_mix = document.get("energy_mix")
     tariff.last_updated = data["last_updated"]
     tariff.ocpi_json = ocpi_dumps(document)
-    tariff._change_reason = reason
+    change_reason_set(tariff, reason)
     tariff.save()
     # Element rows are rewritten only when the elements changed, so their history shows real
     # changes, not every re-send of the same tariff.
@@ -225,7 +226,7 @@ def tariff_delete_own(*, tariff: Tariff, reason: str = "Deleted by staff") -> No
     _own_cpo(tariff.owner)
     key = tariff.object_key
     partners = tariff_push(tariff, method="DELETE", body=None)
-    tariff._change_reason = reason
+    change_reason_set(tariff, reason)
     tariff.delete()
     audit_event_record(
         verb="tariff.deleted",
@@ -276,7 +277,7 @@ def tariff_delete_from_partner(
     tariff = selectors.tariff_of_owner(owner=owner, tariff_id=tariff_id)
     if tariff is None:
         return False
-    tariff._change_reason = reason
+    change_reason_set(tariff, reason)
     tariff.delete()
     return True
 

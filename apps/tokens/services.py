@@ -22,6 +22,7 @@ from apps.audit.services import audit_event_record, audit_row_append
 from apps.partners.models import PartnerConnection, Party, Role
 from apps.partners.pull import retire_reason, unlisted_pks
 from apps.partners.selectors import connection_party_or_unknown
+from echargo.history import change_reason_set
 from echargo.ocpi.exceptions import OcpiError, UnknownObject
 from echargo.ocpi.fields import format_ocpi_datetime
 from echargo.ocpi.receiver import Outcome, Write, first_write_race_safe, is_stale
@@ -108,7 +109,7 @@ def token_issue_own(
         replace=True,
     )
     _validate(token)
-    token._change_reason = "Issued by staff"
+    change_reason_set(token, "Issued by staff")
     token.save()
     partners = token_push(token, method="PUT", body=token_to_ocpi(token))
     audit_event_record(
@@ -136,7 +137,7 @@ def token_update_own(
     token.last_updated = timezone.now()
     _apply(token, changed, replace=False)
     _validate(token)
-    token._change_reason = reason
+    change_reason_set(token, reason)
     token.save()
     if set(changed) <= {"valid", "whitelist"}:
         body = {**changed, "last_updated": format_ocpi_datetime(token.last_updated)}
@@ -243,7 +244,7 @@ def token_put_from_partner(*, owner: Party, data: dict[str, Any], reason: str) -
         token = Token(owner=owner, uid=data["uid"], type=data["type"])
     token.uid = data["uid"]
     _apply(token, data, replace=True)
-    token._change_reason = reason
+    change_reason_set(token, reason)
     token.save()
     partner_token_stored.send(sender=Token, token=token, before=before)
     return Write(outcome, token)
@@ -266,7 +267,7 @@ def token_patch_from_partner(
         {k: v for k, v in data.items() if k in (*MUTABLE_FIELDS, "last_updated")},
         replace=False,
     )
-    token._change_reason = reason
+    change_reason_set(token, reason)
     token.save()
     partner_token_stored.send(sender=Token, token=token, before=before)
     return Write(Outcome.UPDATED, token)
@@ -318,7 +319,7 @@ def token_retire_unlisted(
     for token in tokens.filter(pk__in=unlisted).order_by("pk"):
         before = copy.copy(token)
         token.valid = False
-        token._change_reason = reason
+        change_reason_set(token, reason)
         token.save()
         partner_token_stored.send(sender=Token, token=token, before=before)
     return len(unlisted)
