@@ -297,6 +297,29 @@ def _reopen(
     return connection
 
 
+def _credentials_store(
+    connection: PartnerConnection,
+    credentials: dict[str, Any],
+    endpoints: list[dict[str, str]],
+    reason: str,
+) -> str:
+    """Keep what a partner's credentials POST or PUT sent (its token, versions URL, endpoints
+    and parties) on the locked connection, and give it a new token C in place of all it held;
+    the new token C."""
+    _connected(
+        connection,
+        versions_url=credentials["url"],
+        endpoints=endpoints,
+        outgoing_token=credentials["token"],
+    )
+    change_reason_set(connection, reason)
+    connection.save()
+    _sync_parties(connection, credentials["roles"])
+    connection.tokens.all().delete()
+    _, token_c = _issue_token(connection, AccessToken.Kind.ACCESS)
+    return token_c
+
+
 def credentials_register_from_partner(
     *, connection: PartnerConnection, token: AccessToken, credentials: dict[str, Any]
 ) -> dict[str, Any]:
@@ -321,18 +344,10 @@ def credentials_register_from_partner(
         if connection.status != PartnerConnection.Status.PENDING:
             raise NotRegistered("Already registered.")
         _check_roles_available(connection, roles)
-        _connected(
-            connection,
-            versions_url=credentials["url"],
-            endpoints=endpoints,
-            outgoing_token=credentials["token"],
-        )
-        change_reason_set(connection, "Registered by the partner (credentials POST)")
-        connection.save()
-        _sync_parties(connection, credentials["roles"])
         # Token A dies at registration (OCPI 2.2.1 credentials, registration step 7).
-        connection.tokens.all().delete()
-        _, token_c = _issue_token(connection, AccessToken.Kind.ACCESS)
+        token_c = _credentials_store(
+            connection, credentials, endpoints, "Registered by the partner (credentials POST)"
+        )
         audit_event_record(
             connection_id=connection.pk,
             verb="connection.registered",
@@ -369,17 +384,9 @@ def credentials_update_from_partner(
     )
     with transaction.atomic():
         connection = PartnerConnection.objects.select_for_update().get(pk=connection.pk)
-        _connected(
-            connection,
-            versions_url=credentials["url"],
-            endpoints=endpoints,
-            outgoing_token=credentials["token"],
+        token_c = _credentials_store(
+            connection, credentials, endpoints, "Updated by the partner (credentials PUT)"
         )
-        change_reason_set(connection, "Updated by the partner (credentials PUT)")
-        connection.save()
-        _sync_parties(connection, credentials["roles"])
-        connection.tokens.all().delete()
-        _, token_c = _issue_token(connection, AccessToken.Kind.ACCESS)
         audit_event_record(
             connection_id=connection.pk,
             verb="connection.updated",
