@@ -37,6 +37,7 @@ from apps.sessions.services import CdrTokenInfo
 from apps.tokens.models import AllowedType
 from apps.tokens.selectors import token_of_partner
 from apps.tokens.station_authorization import token_authorize_at_station
+from echargo.history import change_reason_set
 from echargo.ocpi.routing import ci
 from echargo.ocpi.status import OcpiStatus
 from echargo.ocpi.urlguard import UnsafeUrl, check_partner_url
@@ -153,7 +154,7 @@ def _record(caller: Caller, command: str, emsp: Party, cpo: Party, data: dict, *
         response=CommandResponseType.ACCEPTED,
         **kw,
     )
-    row._change_reason = f"Received from {caller.connection}"
+    change_reason_set(row, f"Received from {caller.connection}")
     row.save()
     return row
 
@@ -305,7 +306,7 @@ def _reserve_now(caller: Caller, data: dict[str, Any]) -> Answer:
         reservation.authorization_reference = data.get("authorization_reference") or ""
         reservation.response_url = data["response_url"]
         reservation.status = ReservationStatus.PENDING
-        reservation._change_reason = f"RESERVE_NOW from {caller.connection}"
+        change_reason_set(reservation, f"RESERVE_NOW from {caller.connection}")
         reservation.save()
         row = _record(
             caller,
@@ -424,7 +425,7 @@ def _result_queue(row: ReceivedCommand, result: str, message: str) -> None:
     """Record the result and queue its POST to the eMSP's response_url (in this transaction)."""
     row.result, row.result_message = result, message[:255]
     row.result_queued_at = timezone.now()
-    row._change_reason = f"Result {result}"
+    change_reason_set(row, f"Result {result}")
     row.save()
     body: dict[str, Any] = {"result": result}
     if message:
@@ -458,7 +459,7 @@ def _reservation_follow(row: ReceivedCommand, result: str) -> None:
         reservation.status = ReservationStatus.CANCELED
     else:
         return
-    reservation._change_reason = f"{row.command}: {result}"
+    change_reason_set(reservation, f"{row.command}: {result}")
     reservation.save()
 
 
@@ -536,6 +537,6 @@ def received_commands_sweep() -> int:
             expiry_date__lt=timezone.now(),
         ):
             reservation.status = ReservationStatus.EXPIRED
-            reservation._change_reason = "Expired"
+            change_reason_set(reservation, "Expired")
             reservation.save()
     return settled

@@ -22,7 +22,7 @@ import hashlib
 import logging
 import secrets
 import uuid
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.db import transaction
@@ -37,6 +37,7 @@ from apps.partners.clients import NoTokenToCallWith, partner_client
 from apps.partners.models import PartnerConnection, Party, Role
 from apps.sessions.models import Session, SessionStatus
 from apps.tokens.models import Token
+from echargo.history import change_reason_set
 from echargo.ocpi.client import OcpiClientError
 from echargo.ocpi.exceptions import InvalidParameters, UnknownObject
 from echargo.ocpi.fields import format_ocpi_datetime
@@ -95,7 +96,7 @@ def _command_create(*, command: str, cpo: Party, requested_by: str, **fields: An
         requested_by=requested_by[:150],
         **fields,
     )
-    row._change_reason = f"Requested by {requested_by or 'system'}"
+    change_reason_set(row, f"Requested by {requested_by or 'system'}")
     row.save()
     return row, response_url
 
@@ -103,9 +104,10 @@ def _command_create(*, command: str, cpo: Party, requested_by: str, **fields: An
 def _body(row: Command, response_url: str) -> dict[str, Any]:
     body: dict[str, Any] = {"response_url": response_url}
     if row.command in (CommandType.START_SESSION, CommandType.RESERVE_NOW):
-        body["token"] = token_object(row.token)
+        # command_send_* refuse these commands without a token and (RESERVE_NOW) an expiry.
+        body["token"] = token_object(cast(Token, row.token))
     if row.command == CommandType.RESERVE_NOW:
-        body["expiry_date"] = format_ocpi_datetime(row.expiry_date)
+        body["expiry_date"] = format_ocpi_datetime(cast(dt.datetime, row.expiry_date))
         body["reservation_id"] = row.reservation_id
     if row.command == CommandType.CANCEL_RESERVATION:
         body["reservation_id"] = row.reservation_id
@@ -126,7 +128,7 @@ def _finish(row: Command, state: str, reason: str, **values: Any) -> None:
         setattr(row, name, value)
     if row.is_final:
         row.finished_at = now
-    row._change_reason = reason
+    change_reason_set(row, reason)
     row.save()
 
 
@@ -156,7 +158,7 @@ def _deliver(row: Command, response_url: str) -> Command:
     with transaction.atomic():
         row = Command.objects.select_for_update().get(pk=row.pk)
         now = timezone.now()
-        if error:
+        if error or answer is None:
             if not row.is_final:
                 _finish(row, CommandState.UNREACHABLE, "Not sent", error=error[:512])
             return row
@@ -171,7 +173,7 @@ def _deliver(row: Command, response_url: str) -> Command:
             # The result overtook the answer (the charger was quicker than the CPO's reply).
             for name, value in response.items():
                 setattr(row, name, value)
-            row._change_reason = "CommandResponse after the result"
+            change_reason_set(row, "CommandResponse after the result")
             row.save()
         elif data["result"] == CommandResponseType.ACCEPTED:
             due = now + dt.timedelta(seconds=data["timeout"] + settings.COMMANDS_RESULT_GRACE)
