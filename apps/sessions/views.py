@@ -46,7 +46,7 @@ class CpoSessionListView(OcpiView):
 class CpoChargingPreferencesView(OcpiView):
     """PUT {sessions}/{session_id}/charging_preferences: our chargers take no smart-charging
     profiles (OCPP 1.6 SetChargingProfile is not wired), so a valid request is answered
-    NOT_POSSIBLE; an unknown session is HTTP 404 + 2003 (mod_sessions, status_codes)."""
+    NOT_POSSIBLE; an unknown session is HTTP 404 (no status code names it: 2000)."""
 
     ocpi_module = "sessions"
 
