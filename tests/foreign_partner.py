@@ -8,8 +8,8 @@ answer that is no OCPI envelope). As a Receiver it answers a PATCH of an object 
 hold with HTTP 404 and OCPI 2003/2004, as the spec's examples do. Every request is recorded
 (`requests`) with its header names in lower case, so tests can check what echargo sent.
 
-Sender lists:   GET  /ocpi/cpo/2.2.1/{locations,tariffs}, /ocpi/emsp/2.2.1/tokens
-Receivers:      PUT/PATCH/GET  /ocpi/emsp/2.2.1/{locations,tariffs}/CC/PID/ID[/...],
+Sender lists:   GET  /ocpi/cpo/2.2.1/{locations,tariffs,sessions}, /ocpi/emsp/2.2.1/tokens
+Receivers:      PUT/PATCH/GET  /ocpi/emsp/2.2.1/{locations,tariffs,sessions}/CC/PID/ID[/...],
                 /ocpi/cpo/2.2.1/tokens/CC/PID/UID
 Commands:       POST /ocpi/cpo/2.2.1/commands/{command} (as a CPO: answers `command_response`),
                 POST /ocpi/emsp/2.2.1/commands/... (as an eMSP: its response_urls; each
@@ -34,12 +34,14 @@ SENDER_PATHS = {
     "tokens": "/ocpi/emsp/2.2.1/tokens",
     # OCPI 2.2.1 mod_commands: the eMSP's interface (where results go) is the SENDER.
     "commands": "/ocpi/emsp/2.2.1/commands",
+    "sessions": "/ocpi/cpo/2.2.1/sessions",
 }
 RECEIVER_PATHS = {
     "locations": "/ocpi/emsp/2.2.1/locations",
     "tariffs": "/ocpi/emsp/2.2.1/tariffs",
     "tokens": "/ocpi/cpo/2.2.1/tokens",
     "commands": "/ocpi/cpo/2.2.1/commands",
+    "sessions": "/ocpi/emsp/2.2.1/sessions",
 }
 # OCPI 2.2.1 status_codes: unknown location / unknown token; a generic client error otherwise.
 UNKNOWN_STATUS = {"locations": 2003, "tokens": 2004}
@@ -217,8 +219,13 @@ def _handler(partner: ForeignPartner) -> type[BaseHTTPRequestHandler]:
             obj = partner.held.get(module, {}).get(_object_path(rest))
             if obj is None:
                 return self._unknown(module)
+            held_periods = list(obj.get("charging_periods") or [])
             if rest.count("/") == 2:
+                periods = entry.body.get("charging_periods") if module == "sessions" else None
                 obj.update(entry.body)
+                if periods is not None:
+                    # mod_sessions: a PATCH's charging_periods are appended, not replaced.
+                    obj["charging_periods"] = [*held_periods, *periods]
             self._answer(200, _envelope())
 
         def do_POST(self) -> None:

@@ -163,3 +163,21 @@ def test_concurrent_puts_of_a_held_location_and_patches_of_its_evse_end_on_the_n
     evse = Location.objects.get(location_key="RACE-2").evses.get()
     assert evse.status == "CHARGING"
     assert evse.last_updated == START + dt.timedelta(seconds=2 * WRITERS - 1)
+
+
+def test_concurrent_first_puts_of_a_new_session_all_succeed_and_the_newest_wins(
+    transactional_db, hub
+):
+    from apps.sessions.models import Session
+    from tests.ocpi.test_hostile_input import _session
+
+    def body(i: int) -> dict[str, Any]:
+        return {**_session("RACE-1"), "kwh": i, "last_updated": _stamp(i)}
+
+    answers = _concurrent_puts("hub-token", "/ocpi/emsp/2.2.1/sessions/DE/HBA/RACE-1", body)
+
+    _assert_all_answered(answers)
+    session = Session.objects.get(session_id="RACE-1")
+    assert session.last_updated == START + dt.timedelta(seconds=WRITERS - 1)
+    assert session.kwh == WRITERS - 1
+    assert session.history.filter(history_type="+").count() == 1
