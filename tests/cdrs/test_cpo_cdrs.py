@@ -105,13 +105,17 @@ def test_a_credit_cdr_negates_the_amounts_and_a_replacement_is_repriced(
 
     credit, replacement = cdr_correct(cdr=original, replace=True, reason="partner dispute")
 
-    assert credit.credit and credit.credit_reference_id == original.cdr_id
-    assert credit.cdr_id == f"{original.cdr_id}-C" and len(credit.cdr_id) <= 39
+    assert credit.credit
+    assert credit.credit_reference_id == original.cdr_id
+    assert credit.cdr_id == f"{original.cdr_id}-C"
+    assert len(credit.cdr_id) <= 39
     assert credit.total_cost_excl_vat == -original.total_cost_excl_vat
     assert credit.total_energy_cost_incl_vat == -original.total_energy_cost_incl_vat
     assert credit.total_energy == original.total_energy
-    assert replacement is not None and not replacement.credit
-    assert len(replacement.cdr_id) <= 36 and replacement.cdr_id != original.cdr_id
+    assert replacement is not None
+    assert not replacement.credit
+    assert len(replacement.cdr_id) <= 36
+    assert replacement.cdr_id != original.cdr_id
     assert replacement.total_cost_excl_vat == original.total_cost_excl_vat
     # The original is unchanged (immutable); both new CDRs are POSTed, credit first.
     original.refresh_from_db()
@@ -144,4 +148,3 @@ def test_a_partner_that_ignores_credits_gets_the_new_cdr_only(cpo, station, bosp
     assert ids == [original.cdr_id, replacement.cdr_id]
     assert Cdr.objects.filter(pk=credit.pk).exists()  # our books still carry the credit
     assert json.loads(replacement.ocpi_json)["total_cost"] == {"excl_vat": 4.0, "incl_vat": 4.8}
-
