@@ -13,6 +13,11 @@ Receivers:      PUT/PATCH/GET  /ocpi/emsp/2.2.1/{locations,tariffs}/CC/PID/ID[/.
                 /ocpi/cpo/2.2.1/tokens/CC/PID/UID
                 POST /ocpi/emsp/2.2.1/cdrs (answered with a lower-case `location` header),
                 GET  /ocpi/emsp/2.2.1/cdrs/CC/PID/ID (that location)
+Commands:       POST /ocpi/cpo/2.2.1/commands/{command} (as a CPO: answers `command_response`),
+                POST /ocpi/emsp/2.2.1/commands/... (as an eMSP: its response_urls; each
+                CommandResult is recorded in `command_results`)
+Authorize:      POST /ocpi/emsp/2.2.1/tokens/{uid}/authorize (answers `authorize_allowed` for
+                a token of its tokens list, 404 + 2004 for any other)
 """
 
 from __future__ import annotations
@@ -30,12 +35,15 @@ SENDER_PATHS = {
     "tariffs": "/ocpi/cpo/2.2.1/tariffs",
     "tokens": "/ocpi/emsp/2.2.1/tokens",
     "cdrs": "/ocpi/cpo/2.2.1/cdrs",
+    # OCPI 2.2.1 mod_commands: the eMSP's interface (where results go) is the SENDER.
+    "commands": "/ocpi/emsp/2.2.1/commands",
 }
 RECEIVER_PATHS = {
     "locations": "/ocpi/emsp/2.2.1/locations",
     "tariffs": "/ocpi/emsp/2.2.1/tariffs",
     "tokens": "/ocpi/cpo/2.2.1/tokens",
     "cdrs": "/ocpi/emsp/2.2.1/cdrs",
+    "commands": "/ocpi/cpo/2.2.1/commands",
 }
 # OCPI 2.2.1 status_codes: unknown location / unknown token; a generic client error otherwise.
 UNKNOWN_STATUS = {"locations": 2003, "tokens": 2004}
@@ -70,6 +78,13 @@ class ForeignPartner:
     unknown_http_status: int = 404
     # Receiver answers that fail whatever the request (HTTP 500), to test retries.
     fail_receiver: bool = False
+    # As a CPO: the CommandResponse it answers every command with (None: an HTTP 500).
+    command_response: dict[str, Any] | None = field(
+        default_factory=lambda: {"result": "ACCEPTED", "timeout": 30}
+    )
+    # As an eMSP: the CommandResults posted to its response_urls, and its authorize answer.
+    command_results: list[Recorded] = field(default_factory=list)
+    authorize_allowed: str = "ALLOWED"
     requests: list[Recorded] = field(default_factory=list)
     url: str = ""
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -195,22 +210,6 @@ def _handler(partner: ForeignPartner) -> type[BaseHTTPRequestHandler]:
                 held[key] = entry.body
             self._answer(200, _envelope())
 
-        def do_POST(self) -> None:
-            # mod_cdrs Receiver: the CDR is POSTed to the module URL, and the answer's
-            # Location names where it is kept. A CDR already held is kept as it was.
-            entry = self._record()
-            if self._receiver_down():
-                return
-            found = self._module(entry.path, RECEIVER_PATHS)
-            if not found or found[0] != "cdrs" or found[1] or not isinstance(entry.body, dict):
-                return self._answer(400, _envelope(status_code=2001, message="Bad request."))
-            body = entry.body
-            key = "/".join(str(body.get(k, "")) for k in ("country_code", "party_id", "id"))
-            with partner.lock:
-                partner.held.setdefault("cdrs", {}).setdefault(key.upper(), body)
-            location = f"{partner.url}{RECEIVER_PATHS['cdrs']}/{key}"
-            self._answer(200, _envelope(), {"location": location})
-
         def do_PATCH(self) -> None:
             entry = self._record()
             if self._receiver_down():
@@ -225,6 +224,46 @@ def _handler(partner: ForeignPartner) -> type[BaseHTTPRequestHandler]:
             if rest.count("/") == 2:
                 obj.update(entry.body)
             self._answer(200, _envelope())
+
+        def _cdr_post(self, entry: Recorded) -> None:
+            # mod_cdrs Receiver: the CDR is POSTed to the module URL, and the answer's
+            # Location names where it is kept. A CDR already held is kept as it was.
+            if self._receiver_down():
+                return
+            if not isinstance(entry.body, dict):
+                return self._answer(400, _envelope(status_code=2001, message="Bad request."))
+            body = entry.body
+            key = "/".join(str(body.get(k, "")) for k in ("country_code", "party_id", "id"))
+            with partner.lock:
+                partner.held.setdefault("cdrs", {}).setdefault(key.upper(), body)
+            location = f"{partner.url}{RECEIVER_PATHS['cdrs']}/{key}"
+            self._answer(200, _envelope(), {"location": location})
+
+        def do_POST(self) -> None:
+            entry = self._record()
+            commands = self._module(entry.path, RECEIVER_PATHS)
+            if commands and commands[0] == "cdrs" and not commands[1]:
+                return self._cdr_post(entry)
+            if commands and commands[0] == "commands" and commands[1]:
+                if partner.command_response is None:
+                    return self._answer(500, _envelope(status_code=3000, message="Down."))
+                return self._answer(200, _envelope(partner.command_response))
+            results = self._module(entry.path, SENDER_PATHS)
+            if results and results[0] == "commands" and results[1]:
+                if self._receiver_down():
+                    return None
+                with partner.lock:
+                    partner.command_results.append(entry)
+                return self._answer(200, _envelope())
+            if results and results[0] == "tokens" and results[1].endswith("/authorize"):
+                uid = results[1][: -len("/authorize")]
+                token = next((t for t in partner.lists.get("tokens", []) if t["uid"] == uid), None)
+                if token is None:
+                    return self._unknown("tokens")
+                return self._answer(
+                    200, _envelope({"allowed": partner.authorize_allowed, "token": token})
+                )
+            self._answer(404, _envelope(status_code=2000, message="No such route."))
 
         def _unknown(self, module: str) -> None:
             code = UNKNOWN_STATUS.get(module, 2000)

@@ -20,6 +20,9 @@ import pytest
 from hypothesis import strategies as st
 
 from apps.cdrs.models import Cdr
+from apps.chargers.models import ChargerCommand
+from apps.commands.models import Command, ReceivedCommand, Reservation
+from apps.commands.services import uid_hash
 from apps.locations.models import EVSE, Connector, Location
 from apps.partners.models import AccessToken, PartnerConnection, Party
 from apps.tariffs.models import PriceComponent, Tariff, TariffElement
@@ -181,6 +184,27 @@ ROUTES = [
     ),
     Route("cdr", "hub-token", "/ocpi/emsp/2.2.1/cdrs/DE/HBA/{id}", ("GET",)),
     Route("cdr list", "bosphorus-token", "/ocpi/cpo/2.2.1/cdrs", ("GET",), paginated=True),
+    Route(
+        "command",
+        "bosphorus-token",
+        "/ocpi/cpo/2.2.1/commands/START_SESSION",
+        ("POST",),
+        body=lambda i: {
+            "response_url": "https://bosphorus.example/ocpi/emsp/2.2.1/commands/START_SESSION/1",
+            "token": _token("BOS-DRIVER-1"),
+            "location_id": HELD,
+            "evse_uid": "E1",
+        },
+        enum=("token", "type"),
+    ),
+    Route(
+        "command result",
+        "hub-token",
+        "/ocpi/emsp/2.2.1/commands/START_SESSION/{id}",
+        ("POST",),
+        body=lambda i: {"result": "ACCEPTED"},
+        enum=("result",),
+    ),
 ]
 
 
@@ -308,6 +332,10 @@ SNAPSHOT_MODELS = [
     PartnerConnection,
     AccessToken,
     Cdr,
+    Command,
+    ReceivedCommand,
+    Reservation,
+    ChargerCommand,
 ]
 
 
@@ -336,6 +364,15 @@ def held(api, hub, bosphorus, our_parties):
     hub_client = api.as_token("hub-token")
     cdr = hub_client.post("/ocpi/emsp/2.2.1/cdrs", CdrData(id=HELD), format="json")
     assert cdr.json()["status_code"] == 1000, cdr.json()
+    # A command we sent to the hub's CPO DE*HBA, waiting for its result at .../{HELD}.
+    Command.objects.create(
+        command="START_SESSION",
+        connection=hub,
+        cpo=hub.parties.get(party_id="HBA"),
+        uid_hash=uid_hash(HELD),
+        response_url="http://testserver/ocpi/emsp/2.2.1/commands/START_SESSION/…",
+        state="waiting",
+    )
 
 
 def _send(api, route: Route, method: str, url: str, body: str | None):
