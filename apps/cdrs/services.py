@@ -44,7 +44,7 @@ from echargo.ocpi.wire import ocpi_dumps, ocpi_loads
 
 from .models import PRICE_FIELDS, Cdr, CdrPartnerPolicy, CorrectionMode
 from .signals import cdr_created, cdr_received
-from .wire import CDR_DIMENSIONS, CdrSerializer, cdr_document, cdr_to_ocpi, cdr_values
+from .wire import CDR_DIMENSIONS, cdr_document, cdr_to_ocpi, cdr_validated, cdr_values
 
 logger = logging.getLogger(__name__)
 
@@ -461,14 +461,9 @@ def cdr_post_from_partner(
 
 def cdr_store_pulled(connection: PartnerConnection, obj: dict[str, Any]) -> None:
     """Pull handler: validate one CDR from a CPO's list and store it if it is new."""
-    serializer = CdrSerializer(data=obj)
-    serializer.is_valid(raise_exception=True)
+    data = cdr_validated(obj)
     try:
-        cdr_post_from_partner(
-            connection=connection,
-            data=serializer.validated_data,
-            reason=f"Pulled from {connection}",
-        )
+        cdr_post_from_partner(connection=connection, data=data, reason=f"Pulled from {connection}")
     except InvalidParameters as exc:
         raise ValidationError(str(exc)) from exc
 

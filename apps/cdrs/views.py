@@ -18,10 +18,9 @@ from echargo.ocpi.pagination import paginate_queryset
 from echargo.ocpi.receiver import body_object, owner_of_url
 from echargo.ocpi.response import ocpi_response, stored_document_response, stored_list_response
 from echargo.ocpi.views import OcpiView
-from echargo.ocpi.wire import validated
 
 from . import selectors, services
-from .wire import CdrSerializer
+from .wire import cdr_validated
 
 
 class CpoCdrListView(OcpiView):
@@ -44,7 +43,7 @@ class EmspCdrsReceiverView(OcpiView):
         connection = caller_of(request).connection
         cdr, _ = services.cdr_post_from_partner(
             connection=connection,
-            data=validated(CdrSerializer, body),
+            data=cdr_validated(body),
             reason=f"POST by {connection}",
         )
         # A re-sent CDR is answered exactly like the first POST (idempotent receiver).

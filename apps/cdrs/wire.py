@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import threading
 from decimal import Decimal
 from typing import Any
 
@@ -179,6 +180,25 @@ class CdrSerializer(serializers.Serializer):
         if not attrs.get("credit") and len(attrs["id"]) > 36:
             raise serializers.ValidationError({"id": "At most 36 characters unless a credit."})
         return attrs
+
+
+_local = threading.local()
+
+
+def cdr_validated(data: Any) -> dict[str, Any]:
+    """A CDR validated by CdrSerializer (DRF ValidationError -> OCPI 2001, as `validated`).
+
+    CDR intake is the hot path of settlement: a Serializer instance deep-copies its (here
+    nested, ~90) fields before it validates, which cost two thirds of a POST's validation.
+    One instance per thread, with its fields built once, validates every CDR the thread
+    serves: `run_validation` keeps no state between calls (the instance holds no data).
+    """
+    if not isinstance(data, dict):
+        raise serializers.ValidationError("The body must be a JSON object.")
+    serializer = getattr(_local, "cdr", None)
+    if serializer is None:
+        serializer = _local.cdr = CdrSerializer()
+    return serializer.run_validation(data)
 
 
 # --- Document <-> row ----------------------------------------------------------------------------
