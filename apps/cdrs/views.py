@@ -16,6 +16,7 @@ from apps.partners.models import Role
 from echargo.ocpi.exceptions import UnknownObject
 from echargo.ocpi.pagination import paginate_queryset
 from echargo.ocpi.receiver import body_object, owner_of_url
+from echargo.ocpi.registry import public_url
 from echargo.ocpi.response import ocpi_response, stored_document_response, stored_list_response
 from echargo.ocpi.views import OcpiView
 
@@ -46,8 +47,9 @@ class EmspCdrsReceiverView(OcpiView):
             data=cdr_validated(body),
             reason=f"POST by {connection}",
         )
-        # A re-sent CDR is answered exactly like the first POST (idempotent receiver).
-        location = request.build_absolute_uri(services.cdr_receiver_url(cdr))
+        # A re-sent CDR is answered exactly like the first POST (idempotent receiver). The URL
+        # is on our public base, as our endpoints are announced (not the request's Host).
+        location = public_url(services.cdr_receiver_url(cdr))
         return ocpi_response(headers={"Location": location})
 
 
