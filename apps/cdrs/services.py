@@ -164,8 +164,11 @@ def _emsp_of(cdr: Cdr) -> Party | None:
 def _deliver(cdr: Cdr, emsp: Party) -> OutboxMessage:
     """Queue the POST of our CDR to the eMSP's CDR receiver (OCPI 2.2.1 mod_cdrs); billing
     messages are never coalesced and are retried until the partner acknowledges them."""
+    connection = emsp.connection
+    if connection is None:  # _emsp_of returns partner parties with a connection only
+        raise CdrError(f"{emsp} has no connection to deliver to.")
     return outbox_enqueue(
-        connection=emsp.connection,
+        connection=connection,
         module=MODULE,
         object_key=f"{cdr.country_code}/{cdr.party_id}/{cdr.cdr_id}",
         method="POST",
