@@ -57,4 +57,12 @@ SCHEDULES: list[Schedule] = [
         crontab=("17", "3", "*", "*", "*"),
         description="Deletes OCPI exchange-log rows older than OCPI_EXCHANGE_LOG_RETENTION_DAYS.",
     ),
+    # On the 1st of every month at 04:30 UTC, build the draft settlement statements of the month
+    # that just ended (both directions, every partner); staff approve and close them.
+    Schedule(
+        name="settlement: build last month's statements",
+        task="apps.settlement.tasks.statements_build_task",
+        crontab=("30", "4", "*", "1", "*"),
+        description="Draft statements per partner, direction and currency for the last month.",
+    ),
 ]
