@@ -276,7 +276,7 @@ SETTLEMENT_ENERGY_TOLERANCE_PERCENT = Decimal(
     env.str("SETTLEMENT_ENERGY_TOLERANCE_PERCENT", default="1")
 )
 SETTLEMENT_TIME_TOLERANCE_SECONDS = env.int("SETTLEMENT_TIME_TOLERANCE_SECONDS", default=300)
-# A CDR naming a session we never received opens a dispute (off for partners without Sessions).
+# A CDR naming a session we never received opens a dispute, for partners that send us Sessions.
 SETTLEMENT_DISPUTE_UNKNOWN_SESSION = env.bool("SETTLEMENT_DISPUTE_UNKNOWN_SESSION", default=True)
 # Tariff clocks of a CDR whose location and session we do not hold.
 SETTLEMENT_DEFAULT_TIME_ZONE = env.str("SETTLEMENT_DEFAULT_TIME_ZONE", default="UTC")

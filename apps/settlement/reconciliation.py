@@ -187,10 +187,18 @@ def session_of(document: dict[str, Any]) -> Session | None:
     ).first()
 
 
-def check_session(check: CdrCheck, document: dict[str, Any], session: Session | None) -> None:
+def check_session(
+    check: CdrCheck, document: dict[str, Any], session: Session | None, owner_id: int
+) -> None:
     session_id = document.get("session_id")
     if session is None:
-        if session_id and settings.SETTLEMENT_DISPUTE_UNKNOWN_SESSION:
+        # Only a partner that sends us its Sessions can be held to them: one that does not (or
+        # before our sessions receiver ran) would otherwise have every CDR disputed.
+        if (
+            session_id
+            and settings.SETTLEMENT_DISPUTE_UNKNOWN_SESSION
+            and Session.objects.filter(owner_id=owner_id).exists()
+        ):
             check.add(DisputeReason.UNKNOWN_SESSION, f"we never saw session {session_id}")
         return
     problems = []
@@ -345,6 +353,6 @@ def cdr_check(*, document: dict[str, Any], owner_id: int) -> CdrCheck:
     check.partner = partner_figures(document)
     check_token(check, document.get("cdr_token") or {})
     session = session_of(document)
-    check_session(check, document, session)
+    check_session(check, document, session, owner_id)
     check_price(check, document, owner_id, session)
     return check

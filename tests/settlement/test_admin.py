@@ -24,8 +24,7 @@ def staff(client):
 
 
 @pytest.fixture
-def november(cdrs, settings):
-    settings.SETTLEMENT_DISPUTE_UNKNOWN_SESSION = False
+def november(cdrs):
     clean = cdrs.received(kwh=Decimal("20"))
     mispriced = cdrs.received(kwh=Decimal("10"), excl=Decimal("9.99"), incl=Decimal("11.99"))
     cdrs.ours(kwh=Decimal("5"), excl=Decimal("2.0000"), incl=Decimal("2.4000"))

@@ -85,8 +85,7 @@ def test_a_cdr_for_a_token_that_is_not_ours_opens_a_dispute(cdrs):
     assert "STRANGER-9" in dispute.findings[0]["message"]
 
 
-def test_a_second_cdr_for_the_same_session_is_a_duplicate(cdrs, settings):
-    settings.SETTLEMENT_DISPUTE_UNKNOWN_SESSION = False  # a partner without Sessions
+def test_a_second_cdr_for_the_same_session_is_a_duplicate(cdrs):
     first = cdrs.received(session_id="S-1")
     second = cdrs.received(session_id="s-1")  # CiString: the same session
     assert not Dispute.objects.filter(cdr=first).exists()
@@ -95,8 +94,7 @@ def test_a_second_cdr_for_the_same_session_is_a_duplicate(cdrs, settings):
     assert first.cdr_id in dispute.findings[0]["message"]
 
 
-def test_a_replacement_after_a_credit_is_not_a_duplicate(cdrs, settings):
-    settings.SETTLEMENT_DISPUTE_UNKNOWN_SESSION = False
+def test_a_replacement_after_a_credit_is_not_a_duplicate(cdrs):
     original = cdrs.received(session_id="S-2", excl=Decimal("11.00"), incl=Decimal("13.20"))
     cdrs.received(
         session_id="S-2", credit_of=original.cdr_id, excl=Decimal("11.00"), incl=Decimal("13.20")
@@ -147,8 +145,21 @@ def test_a_cdr_with_more_energy_than_the_session_we_saw_opens_a_dispute(cdrs):
 
 
 def test_a_cdr_for_a_session_we_never_saw_opens_a_dispute(cdrs):
+    _session(owner=cdrs.partner_cpo)  # this partner sends us its sessions
     cdr = cdrs.received(session_id="S-NEVER")
     assert Dispute.objects.get(cdr=cdr).reason == DisputeReason.UNKNOWN_SESSION
+
+
+def test_a_partner_that_sends_no_sessions_is_not_held_to_them(cdrs):
+    cdr = cdrs.received(session_id="S-NEVER")
+    assert not Dispute.objects.filter(cdr=cdr).exists()
+
+
+def test_unknown_sessions_can_be_let_through_by_setting(cdrs, settings):
+    settings.SETTLEMENT_DISPUTE_UNKNOWN_SESSION = False
+    _session(owner=cdrs.partner_cpo)
+    cdr = cdrs.received(session_id="S-NEVER")
+    assert not Dispute.objects.filter(cdr=cdr).exists()
 
 
 def test_a_cdr_without_any_tariff_cannot_be_checked_and_is_disputed(cdrs):

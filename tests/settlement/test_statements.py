@@ -29,12 +29,6 @@ NOV = dt.date(2026, 11, 1)
 DEC = dt.date(2026, 12, 1)
 
 
-@pytest.fixture(autouse=True)
-def _no_sessions_module(settings):
-    # These partners send CDRs without Sessions: an unknown session is no dispute here.
-    settings.SETTLEMENT_DISPUTE_UNKNOWN_SESSION = False
-
-
 def _statement(direction: str, period: dt.date = NOV) -> Statement:
     return Statement.objects.get(
         direction=direction, country_code="TR", party_id="ANA", period_start=period
