@@ -13,9 +13,11 @@ import json
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
 from django.conf import settings
+from django.db import connection
 
 from apps.locations.models import Location
 from apps.sessions.models import Session
@@ -28,6 +30,7 @@ from apps.tariffs.pricing import (
     price_periods,
 )
 from apps.tokens.selectors import token_own_for_tap
+from echargo.db.sql_rows import RowReader
 from echargo.ocpi.fields import parse_ocpi_datetime
 from echargo.ocpi.routing import ci
 
@@ -176,15 +179,55 @@ def _when(value: Any) -> dt.datetime | None:
     return None
 
 
+@cache
+def _session_lookup() -> tuple[str, RowReader]:
+    fields = [
+        Session._meta.get_field(name)
+        for name in (
+            "id",
+            "owner",
+            "session_id",
+            "start_date_time",
+            "end_date_time",
+            "kwh",
+            "token_uid",
+            "time_zone",
+        )
+    ]
+    reader = RowReader(Session, fields)
+    sql = (
+        f"SELECT {reader.select_list('s')} FROM {Session._meta.db_table} s"  # noqa: S608
+        " WHERE s.country_code = %s AND s.party_id = %s AND s.session_key = %s LIMIT 1"
+    )
+    return sql, reader
+
+
 def session_of(document: dict[str, Any]) -> Session | None:
+    """The partner's session this CDR names, as it last told us (one indexed lookup)."""
     session_id = document.get("session_id")
     if not isinstance(session_id, str) or not session_id:
         return None
-    return Session.objects.filter(
-        country_code=ci(str(document.get("country_code", ""))),
-        party_id=ci(str(document.get("party_id", ""))),
-        session_key=ci(session_id),
-    ).first()
+    sql, reader = _session_lookup()
+    key = [
+        ci(str(document.get("country_code", ""))),
+        ci(str(document.get("party_id", ""))),
+        ci(session_id),
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, key)
+        row = cursor.fetchone()
+    return None if row is None else reader.instance(row)
+
+
+@cache
+def _sends_sessions_sql() -> str:
+    return f"SELECT 1 FROM {Session._meta.db_table} WHERE owner_id = %s LIMIT 1"  # noqa: S608
+
+
+def _sends_sessions(owner_id: int) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute(_sends_sessions_sql(), [owner_id])
+        return cursor.fetchone() is not None
 
 
 def check_session(
@@ -194,11 +237,7 @@ def check_session(
     if session is None:
         # Only a partner that sends us its Sessions can be held to them: one that does not (or
         # before our sessions receiver ran) would otherwise have every CDR disputed.
-        if (
-            session_id
-            and settings.SETTLEMENT_DISPUTE_UNKNOWN_SESSION
-            and Session.objects.filter(owner_id=owner_id).exists()
-        ):
+        if session_id and settings.SETTLEMENT_DISPUTE_UNKNOWN_SESSION and _sends_sessions(owner_id):
             check.add(DisputeReason.UNKNOWN_SESSION, f"we never saw session {session_id}")
         return
     problems = []
@@ -240,6 +279,26 @@ def _tariff_ids(document: dict[str, Any]) -> list[str]:
     return ids
 
 
+@cache
+def _tariff_lookup() -> tuple[str, RowReader]:
+    fields = [Tariff._meta.get_field(name) for name in ("id", "tariff_id", "last_updated")]
+    reader = RowReader(Tariff, fields)
+    sql = (
+        f"SELECT {reader.select_list('t')} FROM {Tariff._meta.db_table} t"  # noqa: S608
+        " WHERE t.owner_id = %s AND t.tariff_id_key = %s LIMIT 1"
+    )
+    return sql, reader
+
+
+def _stored_tariff(owner_id: int, tariff_id: str) -> Tariff | None:
+    # Without its document: that is read only when this version is not compiled yet.
+    sql, reader = _tariff_lookup()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [owner_id, ci(tariff_id)])
+        row = cursor.fetchone()
+    return None if row is None else reader.instance(row)
+
+
 def _stored_compiled(tariff: Tariff) -> CompiledTariff:
     return _compiled.fetch(
         ("row", tariff.pk, tariff.last_updated),
@@ -270,7 +329,7 @@ def tariff_for(
     if not ids:
         return None, ""
     tariff_id = ids[0]
-    stored = Tariff.objects.filter(owner_id=owner_id, tariff_id_key=ci(tariff_id)).first()
+    stored = _stored_tariff(owner_id, tariff_id)
     copy = embedded.get(ci(tariff_id))
     if stored is not None and (copy is None or start is None or stored.last_updated <= start):
         return _stored_compiled(stored), (
@@ -281,22 +340,31 @@ def tariff_for(
     return None, f"tariff {tariff_id} is neither published to us nor carried in the CDR"
 
 
+@cache
+def _location_zone_sql() -> str:
+    return (
+        f"SELECT time_zone FROM {Location._meta.db_table}"  # noqa: S608
+        " WHERE country_code = %s AND party_id = %s AND location_key = %s LIMIT 1"
+    )
+
+
 def _time_zone(document: dict[str, Any], session: Session | None) -> str:
     if session is not None and session.time_zone:
         return session.time_zone
     location_id = (document.get("cdr_location") or {}).get("id")
     if isinstance(location_id, str):
-        zone = (
-            Location.objects.filter(
-                country_code=ci(str(document.get("country_code", ""))),
-                party_id=ci(str(document.get("party_id", ""))),
-                location_key=ci(location_id),
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _location_zone_sql(),
+                [
+                    ci(str(document.get("country_code", ""))),
+                    ci(str(document.get("party_id", ""))),
+                    ci(location_id),
+                ],
             )
-            .values_list("time_zone", flat=True)
-            .first()
-        )
-        if zone:
-            return zone
+            row = cursor.fetchone()
+        if row and row[0]:
+            return row[0]
     return settings.SETTLEMENT_DEFAULT_TIME_ZONE
 
 

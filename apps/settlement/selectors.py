@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.db.models import Case, DecimalField, F, QuerySet, Sum, Value, When
@@ -12,6 +12,8 @@ from django.db.models import Case, DecimalField, F, QuerySet, Sum, Value, When
 from .models import HOLDING_STATUSES, Direction, Dispute, Statement, StatementLine
 
 _ZERO = Decimal(0)
+_FOUR = Decimal("0.0001")
+_SUMMED = ("receivable_excl_vat", "receivable_incl_vat", "payable_excl_vat", "payable_incl_vat")
 _AMOUNT = DecimalField(max_digits=20, decimal_places=4)
 EXPORT_CDR_FIELDS = (
     "cdr_id",
@@ -98,6 +100,9 @@ def statement_summary(*, period_start: dt.date | None = None) -> list[dict[str, 
     )
     result = []
     for row in rows:
+        for name in _SUMMED:
+            # SQLite (the demo) sums decimals in floating point: back to 4 exact places.
+            row[name] = Decimal(str(row[name] or 0)).quantize(_FOUR, ROUND_HALF_UP)
         row["net_excl_vat"] = row["receivable_excl_vat"] - row["payable_excl_vat"]
         row["net_incl_vat"] = row["receivable_incl_vat"] - row["payable_incl_vat"]
         result.append(row)
