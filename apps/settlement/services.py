@@ -41,15 +41,19 @@ def _document(cdr: Cdr) -> dict[str, Any]:
 
 
 def _duplicate_of(cdr: Cdr, document: dict[str, Any]) -> Cdr | None:
-    """Another live (not credited) CDR of the same CPO for the same session."""
+    """Another live (not credited) CDR of the same CPO for the same session; without a
+    session id, for the same token, start and end."""
     session_id = document.get("session_id")
-    if not isinstance(session_id, str) or not session_id:
-        return None
-    others = (
-        Cdr.objects.filter(owner_id=cdr.owner_id, credit=False, session_id__iexact=session_id)
-        .exclude(pk=cdr.pk)
-        .only("pk", "cdr_id")
-    )
+    others = Cdr.objects.filter(owner_id=cdr.owner_id, credit=False)
+    if isinstance(session_id, str) and session_id:
+        others = others.filter(session_id__iexact=session_id)
+    else:
+        others = others.filter(
+            token_uid__iexact=cdr.token_uid,
+            start_date_time=cdr.start_date_time,
+            end_date_time=cdr.end_date_time,
+        )
+    others = others.exclude(pk=cdr.pk).only("pk", "cdr_id")
     for other in others:
         credited = Cdr.objects.filter(
             owner_id=cdr.owner_id, credit=True, credit_reference_id__iexact=other.cdr_id
@@ -64,6 +68,9 @@ def cdr_reconcile(*, cdr: Cdr) -> Dispute | None:
 
     Credit CDRs are not priced: they must credit a CDR we hold, and they settle its dispute.
     """
+    existing = Dispute.objects.filter(cdr=cdr).first()
+    if existing is not None:
+        return existing  # checked before: its dispute is being worked already
     document = _document(cdr)
     if cdr.credit:
         return _reconcile_credit(cdr, document)
@@ -74,8 +81,8 @@ def cdr_reconcile(*, cdr: Cdr) -> Dispute | None:
             0,
             Finding(
                 DisputeReason.DUPLICATE,
-                f"session {document.get('session_id')} was billed already by CDR "
-                f"{duplicate.cdr_id}",
+                f"session {document.get('session_id') or '(no id, same token and times)'} was "
+                f"billed already by CDR {duplicate.cdr_id}",
             ),
         )
     if not check.findings:
@@ -137,6 +144,30 @@ def _dispute_open(*, cdr: Cdr, check: CdrCheck, by: AbstractBaseUser | None) -> 
         data={"dispute": dispute.pk, "reason": dispute.reason},
     )
     return dispute
+
+
+def cdrs_reconcile_period(*, period_start: dt.date) -> tuple[int, int]:
+    """Check again the partners' CDRs of a month that have no dispute (CDRs received before
+    settlement was installed, or after a tolerance changed); (checked, disputes opened)."""
+    from .building import period_end_instant
+
+    start = dt.datetime.combine(period_start, dt.time(), tzinfo=dt.UTC)
+    cdrs = (
+        Cdr.objects.filter(
+            owner__is_own=False,
+            end_date_time__gte=start,
+            end_date_time__lt=period_end_instant(period_start),
+            dispute__isnull=True,
+        )
+        .order_by("pk")
+        .iterator(chunk_size=500)
+    )
+    checked = opened = 0
+    for cdr in cdrs:
+        checked += 1
+        with transaction.atomic():
+            opened += cdr_reconcile(cdr=cdr) is not None
+    return checked, opened
 
 
 def cdr_reconcile_on_receipt(sender: Any, *, cdr: Cdr, **kwargs: Any) -> None:

@@ -35,7 +35,7 @@ class CdrMaker:
         *,
         owner: Party,
         cdr_id: str | None = None,
-        start: dt.datetime = dt.datetime(2026, 11, 10, 10, 0, tzinfo=UTC),
+        start: dt.datetime | None = None,
         hours: Decimal = Decimal(1),
         kwh: Decimal = Decimal(20),
         excl: Decimal | None = None,
@@ -47,6 +47,8 @@ class CdrMaker:
         credit_of: str | None = None,
     ) -> dict[str, Any]:
         number = next(_numbers)
+        # Each CDR its own hour in November unless told (same token and times = a duplicate).
+        start = start or dt.datetime(2026, 11, 10, tzinfo=UTC) + dt.timedelta(hours=number % 200)
         cdr_id = cdr_id or f"CDR-{number:06d}"
         # A CDR's amounts carry OCPI's 4 decimals, rounded half up like our engine's.
         excl = (kwh * Decimal("0.50") if excl is None else excl).quantize(_FOUR, ROUND_HALF_UP)

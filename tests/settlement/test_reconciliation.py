@@ -20,6 +20,7 @@ from apps.settlement.services import (
 
 pytestmark = pytest.mark.django_db
 UTC = dt.UTC
+SEEN_START = dt.datetime(2026, 11, 10, 10, 0, tzinfo=UTC)
 
 
 def test_a_correctly_priced_cdr_opens_no_dispute(cdrs):
@@ -132,13 +133,13 @@ def _session(**kwargs):
 
 def test_a_cdr_matching_the_session_we_saw_opens_no_dispute(cdrs):
     _session(owner=cdrs.partner_cpo)
-    cdr = cdrs.received(session_id="S-SEEN")
+    cdr = cdrs.received(session_id="S-SEEN", start=SEEN_START)
     assert not Dispute.objects.filter(cdr=cdr).exists()
 
 
 def test_a_cdr_with_more_energy_than_the_session_we_saw_opens_a_dispute(cdrs):
     _session(owner=cdrs.partner_cpo, kwh=Decimal(15))
-    cdr = cdrs.received(session_id="S-SEEN", kwh=Decimal(20))
+    cdr = cdrs.received(session_id="S-SEEN", kwh=Decimal(20), start=SEEN_START)
     dispute = Dispute.objects.get(cdr=cdr)
     assert dispute.reason == DisputeReason.SESSION_MISMATCH
     assert "energy 20" in dispute.findings[0]["message"]
@@ -220,3 +221,58 @@ def test_staff_cannot_credit_with_a_cdr_that_credits_something_else(cdrs):
             by=None,
             reason="wrong one",
         )
+
+
+def test_without_a_session_id_the_same_token_and_times_is_a_duplicate(cdrs):
+    start = dt.datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
+    first = cdrs.received(start=start)
+    second = cdrs.received(start=start)  # same token, start and end, another id
+    assert not Dispute.objects.filter(cdr=first).exists()
+    assert Dispute.objects.get(cdr=second).reason == DisputeReason.DUPLICATE
+
+
+def test_reconciling_again_keeps_the_one_dispute(cdrs):
+    from apps.settlement.services import cdr_reconcile
+
+    cdr = cdrs.received(excl=Decimal("11.00"), incl=Decimal("13.20"))
+    assert cdr_reconcile(cdr=cdr) == Dispute.objects.get(cdr=cdr)
+    assert Dispute.objects.count() == 1
+
+
+def test_reconcile_command_checks_cdrs_received_before_settlement_listened(cdrs, settings):
+    from django.core.management import call_command
+
+    from apps.cdrs.signals import cdr_received
+
+    with _receiver_off(cdr_received):
+        mispriced = cdrs.received(excl=Decimal("11.00"), incl=Decimal("13.20"))
+        cdrs.received(kwh=Decimal(3), start=dt.datetime(2026, 11, 12, 9, 0, tzinfo=UTC))
+    assert not Dispute.objects.exists()
+    call_command("reconcile_cdrs", "--period", "2026-11")
+    assert list(Dispute.objects.values_list("cdr", flat=True)) == [mispriced.pk]
+
+
+def test_staff_may_hold_one_of_our_cdrs_out(cdrs):
+    from apps.settlement.services import dispute_open_by_staff
+
+    staff = get_user_model().objects.create_user("mehmet", is_staff=True)
+    ours = cdrs.ours()
+    dispute = dispute_open_by_staff(cdr=ours, by=staff, reason="driver disputes the session")
+    assert (dispute.reason, dispute.status) == (DisputeReason.STAFF, DisputeStatus.OPEN)
+    assert dispute.history.earliest().history_user == staff
+    with pytest.raises(ValidationError):
+        dispute_open_by_staff(cdr=ours, by=staff, reason="again")
+
+
+class _receiver_off:
+    def __init__(self, signal):
+        self.signal = signal
+
+    def __enter__(self):
+        self.receivers = self.signal.receivers
+        self.signal.receivers = []
+        self.signal.sender_receivers_cache.clear()
+
+    def __exit__(self, *exc):
+        self.signal.receivers = self.receivers
+        self.signal.sender_receivers_cache.clear()
