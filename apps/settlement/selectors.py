@@ -14,7 +14,7 @@ from .models import HOLDING_STATUSES, Direction, Dispute, Statement, StatementLi
 _ZERO = Decimal(0)
 _FOUR = Decimal("0.0001")
 _SUMMED = ("receivable_excl_vat", "receivable_incl_vat", "payable_excl_vat", "payable_incl_vat")
-_AMOUNT = DecimalField(max_digits=20, decimal_places=4)
+_AMOUNT: Any = DecimalField(max_digits=20, decimal_places=4)
 EXPORT_CDR_FIELDS = (
     "cdr_id",
     "credit",

@@ -7,7 +7,7 @@ import datetime as dt
 import json
 import logging
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import ValidationError
@@ -193,7 +193,7 @@ def dispute_open_by_staff(*, cdr: Cdr, by: AbstractBaseUser, reason: str) -> Dis
 
 # --- Dispute workflow ----------------------------------------------------------------------
 
-_NEXT = {
+_NEXT: dict[str, tuple[str, ...]] = {
     DisputeStatus.ACCEPTED: (DisputeStatus.OPEN,),
     DisputeStatus.REJECTED: (DisputeStatus.OPEN,),
     DisputeStatus.CREDITED: (DisputeStatus.OPEN, DisputeStatus.REJECTED),
@@ -223,7 +223,8 @@ def _dispute_move(
     dispute.credit_cdr = credit_cdr or dispute.credit_cdr
     reopened = status == DisputeStatus.OPEN
     dispute.resolved_at = None if reopened else timezone.now()
-    dispute.resolved_by = by if by is not None and by.is_authenticated else None
+    # A staff user, or nobody for the system (partner credit CDRs, jobs).
+    dispute.resolved_by = cast(Any, by) if by is not None and by.is_authenticated else None
     _save_with_history(dispute, by=by, reason=f"{status}: {reason}")
     audit_event_record(
         verb=f"dispute.{status}",
@@ -304,7 +305,7 @@ def _statement_move(
     *, statement: Statement, status: str, by: AbstractBaseUser | None, reason: str
 ) -> Statement:
     statement = Statement.objects.select_for_update().get(pk=statement.pk)
-    before = {
+    before: dict[str, str] = {
         StatementStatus.APPROVED: StatementStatus.DRAFT,
         StatementStatus.CLOSED: StatementStatus.APPROVED,
     }
