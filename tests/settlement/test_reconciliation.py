@@ -276,3 +276,19 @@ class _receiver_off:
     def __exit__(self, *exc):
         self.signal.receivers = self.receivers
         self.signal.sender_receivers_cache.clear()
+
+
+def test_a_failing_reconciliation_never_refuses_the_partners_cdr(cdrs, caplog):
+    import json
+
+    from apps.cdrs.models import Cdr
+    from apps.cdrs.signals import cdr_received
+
+    cdr = cdrs.store(cdrs.document(owner=cdrs.partner_cpo), owner=cdrs.partner_cpo, received=False)
+    document = json.loads(cdr.ocpi_json)
+    document["cdr_token"] = "not an object"  # nothing the checks expect
+    cdr.ocpi_json = json.dumps(document)
+    cdr_received.send(sender=Cdr, cdr=cdr)  # raises nothing
+    assert "Reconciliation of CDR" in caplog.text
+    assert not Dispute.objects.filter(cdr=cdr).exists()
+    assert Cdr.objects.filter(pk=cdr.pk).exists()  # the transaction is still usable

@@ -225,3 +225,19 @@ def test_the_monthly_job_settles_the_month_that_ended(cdrs):
     with time_machine.travel(dt.datetime(2026, 12, 1, 4, 30, tzinfo=UTC)):
         assert statements_build_task() == 2
     assert _statement("receivable").cdr_count == 2
+
+
+def test_a_cdr_of_ours_that_staff_hold_out_is_not_receivable(cdrs):
+    from django.contrib.auth import get_user_model
+
+    from apps.settlement.services import dispute_open_by_staff
+
+    kept = cdrs.ours(excl=Decimal("2.0000"), incl=Decimal("2.4000"))
+    questioned = cdrs.ours(excl=Decimal("50.0000"), incl=Decimal("60.0000"))
+    staff = get_user_model().objects.create_user("zeynep", is_staff=True)
+    dispute_open_by_staff(cdr=questioned, by=staff, reason="meter fault at the station")
+    statements_build(period_start=NOV)
+    receivable = _statement("receivable")
+    assert (receivable.cdr_count, receivable.total_excl_vat) == (1, Decimal("2.0000"))
+    assert (receivable.held_count, receivable.held_excl_vat) == (1, Decimal("50.0000"))
+    assert StatementLine.objects.get(statement=receivable, held=False).cdr == kept
