@@ -112,8 +112,24 @@ class CdrMaker:
         """Store as the cdrs app does; a partner's new CDR announces itself (cdr_received)."""
         token = document["cdr_token"]
         total = document["total_cost"]
+        location = document["cdr_location"]
         cdr = Cdr.objects.create(
             owner=owner,
+            auth_method=document["auth_method"],
+            location_id=location["id"],
+            location_address=location["address"],
+            location_city=location["city"],
+            location_country=location["country"],
+            evse_uid=location["evse_uid"],
+            evse_id=location["evse_id"],
+            connector_id=location["connector_id"],
+            connector_standard=location["connector_standard"],
+            connector_format=location["connector_format"],
+            connector_power_type=location["connector_power_type"],
+            cdr_location=json.loads(json.dumps(location, default=_encode)),
+            tariffs=json.loads(json.dumps(document.get("tariffs", []), default=_encode)),
+            charging_periods=json.loads(json.dumps(document["charging_periods"], default=_encode)),
+            total_time=document["total_time"],
             country_code=document["country_code"],
             party_id=document["party_id"],
             cdr_id=document["id"],
@@ -132,6 +148,7 @@ class CdrMaker:
             credit=document.get("credit", False),
             credit_reference_id=document.get("credit_reference_id", ""),
             received_from=self.connection if received else None,
+            received_at=dt.datetime.now(tz=UTC) if received else None,
             ocpi_json=json.dumps(document, default=_encode),
             last_updated=dt.datetime.fromisoformat(document["last_updated"]),
         )
