@@ -96,6 +96,7 @@ def seed() -> None:
         "country_code": f"CASE WHEN {ours} THEN 'TR' ELSE 'NL' END",
         "party_id": f"CASE WHEN {ours} THEN 'ECH' ELSE 'C' || lpad({partner}::text, 2, '0') END",
         "cdr_id": "'CDR-' || g",
+        "cdr_key": "'CDR-' || g",
         "start_date_time": f"timestamptz '2026-11-01T00:00:00Z' + {second}",
         "end_date_time": f"timestamptz '2026-11-01T01:00:00Z' + {second}",
         "session_id": "'S-' || g",
@@ -114,6 +115,7 @@ def seed() -> None:
         "credit_reference_id": "CASE WHEN g % 100 = 0 THEN 'CDR-' || (g - 2) ELSE '' END",
         "received_from_id": f"CASE WHEN {ours} THEN NULL ELSE ({received_from})[{partner} + 1] END",
         "ocpi_json": "'{}'",
+        "created_at": "now()",
         "last_updated": f"timestamptz '2026-11-01T01:00:00Z' + {second}",
     }
     columns, values = [], []
