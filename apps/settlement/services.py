@@ -12,6 +12,7 @@ from typing import Any, cast
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
+from django.db.models.functions import Upper
 from django.utils import timezone
 
 from apps.audit.services import audit_event_record
@@ -42,22 +43,24 @@ def _document(cdr: Cdr) -> dict[str, Any]:
 
 def _duplicate_of(cdr: Cdr, document: dict[str, Any]) -> Cdr | None:
     """Another live (not credited) CDR of the same CPO for the same session; without a
-    session id, for the same token, start and end."""
+    session id, for the same token, start and end. Indexed (migration 0002)."""
     session_id = document.get("session_id")
     others = Cdr.objects.filter(owner_id=cdr.owner_id, credit=False)
     if isinstance(session_id, str) and session_id:
-        others = others.filter(session_id__iexact=session_id)
+        others = others.annotate(session_key=Upper("session_id")).filter(session_key=ci(session_id))
     else:
         others = others.filter(
-            token_uid__iexact=cdr.token_uid,
             start_date_time=cdr.start_date_time,
             end_date_time=cdr.end_date_time,
+            token_uid__iexact=cdr.token_uid,
         )
-    others = others.exclude(pk=cdr.pk).only("pk", "cdr_id")
-    for other in others:
-        credited = Cdr.objects.filter(
-            owner_id=cdr.owner_id, credit=True, credit_reference_id__iexact=other.cdr_id
-        ).exists()
+    for other in others.exclude(pk=cdr.pk).only("pk", "cdr_id"):
+        credited = (
+            Cdr.objects.filter(owner_id=cdr.owner_id, credit=True)
+            .annotate(reference=Upper("credit_reference_id"))
+            .filter(reference=ci(other.cdr_id))
+            .exists()
+        )
         if not credited:
             return other
     return None
@@ -93,7 +96,12 @@ def cdr_reconcile(*, cdr: Cdr) -> Dispute | None:
 def _reconcile_credit(cdr: Cdr, document: dict[str, Any]) -> Dispute | None:
     reference = cdr.credit_reference_id or ""
     original = (
-        Cdr.objects.filter(owner_id=cdr.owner_id, credit=False, cdr_id__iexact=reference)
+        Cdr.objects.filter(
+            country_code=cdr.country_code,
+            party_id=cdr.party_id,
+            cdr_key=ci(reference),
+            credit=False,
+        )
         .select_related("dispute")
         .first()
         if reference
