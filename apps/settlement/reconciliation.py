@@ -415,12 +415,18 @@ def check_price(
         )
 
 
-def cdr_check(*, document: dict[str, Any], owner_id: int) -> CdrCheck:
-    """Reconcile a partner's (non-credit) CDR document; duplicates are the caller's query."""
+def cdr_check(
+    *, document: dict[str, Any], owner_id: int, session: Session | None = None
+) -> CdrCheck:
+    """Reconcile a partner's (non-credit) CDR document; duplicates are the caller's query.
+
+    `session`: the partner's session the cdrs app linked the CDR to, if it did; else it is
+    looked up by the CDR's session_id.
+    """
     check = CdrCheck(currency=str(document.get("currency", "")))
     check.partner = partner_figures(document)
     check_token(check, document.get("cdr_token") or {})
-    session = session_of(document)
+    session = session or session_of(document)
     check_session(check, document, session, owner_id)
     check_price(check, document, owner_id, session)
     return check

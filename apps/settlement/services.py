@@ -77,7 +77,11 @@ def cdr_reconcile(*, cdr: Cdr) -> Dispute | None:
     document = _document(cdr)
     if cdr.credit:
         return _reconcile_credit(cdr, document)
-    check = cdr_check(document=document, owner_id=cdr.owner_id)
+    check = cdr_check(
+        document=document,
+        owner_id=cdr.owner_id,
+        session=cdr.charging_session if cdr.charging_session_id else None,
+    )
     duplicate = _duplicate_of(cdr, document)
     if duplicate is not None:
         check.findings.insert(

@@ -292,3 +292,21 @@ def test_a_failing_reconciliation_never_refuses_the_partners_cdr(cdrs, caplog):
     assert "Reconciliation of CDR" in caplog.text
     assert not Dispute.objects.filter(cdr=cdr).exists()
     assert Cdr.objects.filter(pk=cdr.pk).exists()  # the transaction is still usable
+
+
+def test_the_session_the_cdrs_app_linked_is_the_one_compared(cdrs):
+    from apps.cdrs.models import Cdr
+
+    seen = _session(owner=cdrs.partner_cpo, session_id="S-LINKED", kwh=Decimal(5))
+    cdr = cdrs.store(
+        cdrs.document(owner=cdrs.partner_cpo, session_id="S-LINKED", start=SEEN_START),
+        owner=cdrs.partner_cpo,
+        received=False,
+    )
+    Cdr.objects.filter(pk=cdr.pk).update(charging_session=seen)
+    cdr.refresh_from_db()
+    from apps.settlement.services import cdr_reconcile
+
+    dispute = cdr_reconcile(cdr=cdr)
+    assert dispute.reason == DisputeReason.SESSION_MISMATCH
+    assert "the session had 5" in dispute.findings[0]["message"]
