@@ -50,6 +50,15 @@ SCHEDULES: list[Schedule] = [
         description="Incremental GET of every eMSP partner's tokens (date_from).",
         args=("tokens",),
     ),
+    # Every minute, end every command: ours that got no result within the CPO's timeout
+    # become TIMEOUT, partners' whose charger command ended get their result queued (should its
+    # signal have been lost), and reservations past their end expire.
+    Schedule(
+        name="commands: end overdue commands",
+        task="apps.commands.tasks.commands_sweep_task",
+        crontab=("*", "*", "*", "*", "*"),
+        description="TIMEOUT for commands without a result in time; partners' results queued.",
+    ),
     # Every night at 03:17 UTC, drop exchange-log rows older than the retention period.
     Schedule(
         name="audit: purge old OCPI exchanges",

@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "apps.tokens",
     "apps.sessions",
     "apps.chargers",
+    "apps.commands",
     "apps.cdrs",
     "apps.settlement",
 ]
@@ -284,6 +285,12 @@ SETTLEMENT_DEFAULT_TIME_ZONE = env.str("SETTLEMENT_DEFAULT_TIME_ZONE", default="
 # Real-time token authorization: how long a tap at our station waits for the eMSP (seconds,
 # capped at 5: chargers give up after about 20 s and drivers sooner).
 TOKENS_REALTIME_TIMEOUT = env.float("TOKENS_REALTIME_TIMEOUT", default=2.0)
+
+# Commands (eMSP side): the read timeout (s) of our POST of a command to a CPO, whose
+# CommandResponse is its synchronous answer; and the grace (s) beyond the CPO's own timeout
+# before a command without a result ends in TIMEOUT.
+COMMANDS_SEND_TIMEOUT = env.float("COMMANDS_SEND_TIMEOUT", default=10.0)
+COMMANDS_RESULT_GRACE = env.int("COMMANDS_RESULT_GRACE", default=30)
 
 # --- Our chargers (OCPP 1.6J) and their sessions ------------------------------------------
 

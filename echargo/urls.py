@@ -9,4 +9,5 @@ urlpatterns = [
     path("ocpi/", include("apps.locations.urls")),
     path("ocpi/", include("apps.tariffs.urls")),
     path("ocpi/", include("apps.tokens.urls")),
+    path("ocpi/", include("apps.commands.urls")),
 ]

@@ -11,6 +11,11 @@ hold with HTTP 404 and OCPI 2003/2004, as the spec's examples do. Every request 
 Sender lists:   GET  /ocpi/cpo/2.2.1/{locations,tariffs}, /ocpi/emsp/2.2.1/tokens
 Receivers:      PUT/PATCH/GET  /ocpi/emsp/2.2.1/{locations,tariffs}/CC/PID/ID[/...],
                 /ocpi/cpo/2.2.1/tokens/CC/PID/UID
+Commands:       POST /ocpi/cpo/2.2.1/commands/{command} (as a CPO: answers `command_response`),
+                POST /ocpi/emsp/2.2.1/commands/... (as an eMSP: its response_urls; each
+                CommandResult is recorded in `command_results`)
+Authorize:      POST /ocpi/emsp/2.2.1/tokens/{uid}/authorize (answers `authorize_allowed` for
+                a token of its tokens list, 404 + 2004 for any other)
 """
 
 from __future__ import annotations
@@ -27,11 +32,14 @@ SENDER_PATHS = {
     "locations": "/ocpi/cpo/2.2.1/locations",
     "tariffs": "/ocpi/cpo/2.2.1/tariffs",
     "tokens": "/ocpi/emsp/2.2.1/tokens",
+    # OCPI 2.2.1 mod_commands: the eMSP's interface (where results go) is the SENDER.
+    "commands": "/ocpi/emsp/2.2.1/commands",
 }
 RECEIVER_PATHS = {
     "locations": "/ocpi/emsp/2.2.1/locations",
     "tariffs": "/ocpi/emsp/2.2.1/tariffs",
     "tokens": "/ocpi/cpo/2.2.1/tokens",
+    "commands": "/ocpi/cpo/2.2.1/commands",
 }
 # OCPI 2.2.1 status_codes: unknown location / unknown token; a generic client error otherwise.
 UNKNOWN_STATUS = {"locations": 2003, "tokens": 2004}
@@ -66,6 +74,13 @@ class ForeignPartner:
     unknown_http_status: int = 404
     # Receiver answers that fail whatever the request (HTTP 500), to test retries.
     fail_receiver: bool = False
+    # As a CPO: the CommandResponse it answers every command with (None: an HTTP 500).
+    command_response: dict[str, Any] | None = field(
+        default_factory=lambda: {"result": "ACCEPTED", "timeout": 30}
+    )
+    # As an eMSP: the CommandResults posted to its response_urls, and its authorize answer.
+    command_results: list[Recorded] = field(default_factory=list)
+    authorize_allowed: str = "ALLOWED"
     requests: list[Recorded] = field(default_factory=list)
     url: str = ""
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -205,6 +220,30 @@ def _handler(partner: ForeignPartner) -> type[BaseHTTPRequestHandler]:
             if rest.count("/") == 2:
                 obj.update(entry.body)
             self._answer(200, _envelope())
+
+        def do_POST(self) -> None:
+            entry = self._record()
+            commands = self._module(entry.path, RECEIVER_PATHS)
+            if commands and commands[0] == "commands" and commands[1]:
+                if partner.command_response is None:
+                    return self._answer(500, _envelope(status_code=3000, message="Down."))
+                return self._answer(200, _envelope(partner.command_response))
+            results = self._module(entry.path, SENDER_PATHS)
+            if results and results[0] == "commands" and results[1]:
+                if self._receiver_down():
+                    return None
+                with partner.lock:
+                    partner.command_results.append(entry)
+                return self._answer(200, _envelope())
+            if results and results[0] == "tokens" and results[1].endswith("/authorize"):
+                uid = results[1][: -len("/authorize")]
+                token = next((t for t in partner.lists.get("tokens", []) if t["uid"] == uid), None)
+                if token is None:
+                    return self._unknown("tokens")
+                return self._answer(
+                    200, _envelope({"allowed": partner.authorize_allowed, "token": token})
+                )
+            self._answer(404, _envelope(status_code=2000, message="No such route."))
 
         def _unknown(self, module: str) -> None:
             code = UNKNOWN_STATUS.get(module, 2000)

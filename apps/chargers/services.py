@@ -53,6 +53,7 @@ from .models import (
     CommandAction,
     CommandStatus,
 )
+from .signals import charger_command_finished, remote_start_claimed
 
 logger = logging.getLogger(__name__)
 
@@ -351,12 +352,30 @@ def _remote_start_pending(charger_id: int, id_tag: str) -> bool:
     ).exists()
 
 
+def _remote_start_claim(charger: Charger, id_tag: str) -> Authorization | None:
+    """The token of a remote start a floor above made for this tag (see signals.py), if any."""
+    for _receiver, answer in remote_start_claimed.send_robust(
+        sender=Charger, charger=charger, id_tag=id_tag
+    ):
+        if isinstance(answer, Exception):
+            logger.error("A remote_start_claimed receiver failed: %r", answer)
+        elif answer is not None:
+            cdr_token, reference = answer
+            return Authorization(
+                AllowedType.ALLOWED, AuthMethod.COMMAND, reference, cdr_token, "Remote start."
+            )
+    return None
+
+
 def _decide(charger: Charger, id_tag: str, evse_uid: str | None) -> Authorization:
     own = token_own_for_tap(uid=id_tag, type=TokenType.RFID)
     if own is not None:
         # Our own driver: decided here, no eMSP to ask.
         allowed = AllowedType.ALLOWED if own.valid else AllowedType.BLOCKED
         return Authorization(allowed, AuthMethod.WHITELIST, "", _cdr_token(own), "Our own token.")
+    claimed = _remote_start_claim(charger, id_tag)
+    if claimed is not None:
+        return claimed
     if _remote_start_pending(charger.pk, id_tag):
         return Authorization(
             AllowedType.ALLOWED, AuthMethod.COMMAND, "", None, "Started by a remote command."
@@ -635,6 +654,19 @@ def _notify(charger: Charger) -> None:
 COMMAND_CHANNEL = "echargo:ocpp:commands"
 
 
+def _tell_finished_on_commit(command: ChargerCommand) -> None:
+    """Send charger_command_finished once the transaction that finished `command` commits."""
+
+    def send() -> None:
+        for _receiver, answer in charger_command_finished.send_robust(
+            sender=ChargerCommand, command=command
+        ):
+            if isinstance(answer, Exception):
+                logger.error("A charger_command_finished receiver failed: %r", answer)
+
+    transaction.on_commit(send)
+
+
 def charger_command_queue(
     *,
     charger: Charger,
@@ -678,6 +710,8 @@ def charger_command_queue(
     command.save()
     if command.status == CommandStatus.QUEUED:
         transaction.on_commit(lambda: _notify(charger))
+    else:
+        _tell_finished_on_commit(command)
     return command
 
 
@@ -716,6 +750,7 @@ def charger_command_finish(
         command.finished_at = timezone.now()
         change_reason_set(command, f"Finished: {status}")
         command.save()
+        _tell_finished_on_commit(command)
     return command
 
 
@@ -743,5 +778,6 @@ def charger_commands_expire() -> int:
             command.finished_at = now
             change_reason_set(command, "Expired")
             command.save()
+            _tell_finished_on_commit(command)
             finished += 1
     return finished

@@ -154,12 +154,17 @@ def _retry_delay(attempts: int) -> dt.timedelta:
 
 def _send(message: OutboxMessage) -> None:
     connection = message.connection
-    base = connection.endpoint_url(message.module, message.interface_role)
-    if not base:
-        raise OcpiClientError(
-            f"The partner announces no {message.module} {message.interface_role} endpoint."
-        )
-    url = base.rstrip("/") + "/" + message.path.lstrip("/")
+    if message.path.startswith(("https://", "http://")):
+        # A URL the partner handed us for this message (OCPI commands: the response_url of
+        # the command being answered), called as it is; the client checks it is safe.
+        url = message.path
+    else:
+        base = connection.endpoint_url(message.module, message.interface_role)
+        if not base:
+            raise OcpiClientError(
+                f"The partner announces no {message.module} {message.interface_role} endpoint."
+            )
+        url = base.rstrip("/") + "/" + message.path.lstrip("/")
     body = json.loads(message.body, parse_float=Decimal) if message.body else None
     # Routing headers (OCPI 2.2.1 transport): from = the object's owner (one of our parties),
     # to = the party the message is for.

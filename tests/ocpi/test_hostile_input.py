@@ -19,6 +19,9 @@ import hypothesis
 import pytest
 from hypothesis import strategies as st
 
+from apps.chargers.models import ChargerCommand
+from apps.commands.models import Command, ReceivedCommand, Reservation
+from apps.commands.services import uid_hash
 from apps.locations.models import EVSE, Connector, Location
 from apps.partners.models import AccessToken, PartnerConnection, Party
 from apps.tariffs.models import PriceComponent, Tariff, TariffElement
@@ -167,6 +170,27 @@ ROUTES = [
     ),
     Route("tariff list", "bosphorus-token", "/ocpi/cpo/2.2.1/tariffs", ("GET",), paginated=True),
     Route("token list", "hub-token", "/ocpi/emsp/2.2.1/tokens", ("GET",), paginated=True),
+    Route(
+        "command",
+        "bosphorus-token",
+        "/ocpi/cpo/2.2.1/commands/START_SESSION",
+        ("POST",),
+        body=lambda i: {
+            "response_url": "https://bosphorus.example/ocpi/emsp/2.2.1/commands/START_SESSION/1",
+            "token": _token("BOS-DRIVER-1"),
+            "location_id": HELD,
+            "evse_uid": "E1",
+        },
+        enum=("token", "type"),
+    ),
+    Route(
+        "command result",
+        "hub-token",
+        "/ocpi/emsp/2.2.1/commands/START_SESSION/{id}",
+        ("POST",),
+        body=lambda i: {"result": "ACCEPTED"},
+        enum=("result",),
+    ),
 ]
 
 
@@ -293,6 +317,10 @@ SNAPSHOT_MODELS = [
     Party,
     PartnerConnection,
     AccessToken,
+    Command,
+    ReceivedCommand,
+    Reservation,
+    ChargerCommand,
 ]
 
 
@@ -318,6 +346,15 @@ def held(api, hub, bosphorus, our_parties):
     assert bos_client.put(ROUTES[4].url(), _token(HELD), format="json").status_code == 201
     cpo = next(p for p in our_parties if p.role == "CPO")
     own_location(cpo, id=HELD, evses=[EVSEData(uid="E1")])
+    # A command we sent to the hub's CPO DE*HBA, waiting for its result at .../{HELD}.
+    Command.objects.create(
+        command="START_SESSION",
+        connection=hub,
+        cpo=hub.parties.get(party_id="HBA"),
+        uid_hash=uid_hash(HELD),
+        response_url="http://testserver/ocpi/emsp/2.2.1/commands/START_SESSION/…",
+        state="waiting",
+    )
 
 
 def _send(api, route: Route, method: str, url: str, body: str | None):
