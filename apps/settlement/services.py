@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from apps.audit.services import audit_event_record
 from apps.cdrs.models import Cdr
-from echargo.history import system_user
+from echargo.history import change_reason_set, system_user
 from echargo.ocpi.routing import ci
 
 from . import building
@@ -30,7 +30,7 @@ _REASON_MAX = 100  # simple-history's history_change_reason column
 
 def _save_with_history(obj: Any, *, by: AbstractBaseUser | None, reason: str) -> None:
     obj._history_user = by or system_user()
-    obj._change_reason = reason[:_REASON_MAX]
+    change_reason_set(obj, reason[:_REASON_MAX])
     obj.save()
 
 
