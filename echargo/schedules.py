@@ -59,6 +59,15 @@ SCHEDULES: list[Schedule] = [
         crontab=("*", "*", "*", "*", "*"),
         description="TIMEOUT for commands without a result in time; partners' results queued.",
     ),
+    # Every hour at minute 47, fetch CPO partners' new CDRs: a safety net that finds what a
+    # POST missed (stored once; never retires anything).
+    Schedule(
+        name="cdrs: pull from partners",
+        task="apps.partners.tasks.pull_module_task",
+        crontab=("47", "*", "*", "*", "*"),
+        description="Incremental GET of every CPO partner's CDRs (date_from).",
+        args=("cdrs",),
+    ),
     # Every night at 03:17 UTC, drop exchange-log rows older than the retention period.
     Schedule(
         name="audit: purge old OCPI exchanges",

@@ -10,4 +10,5 @@ urlpatterns = [
     path("ocpi/", include("apps.tariffs.urls")),
     path("ocpi/", include("apps.tokens.urls")),
     path("ocpi/", include("apps.commands.urls")),
+    path("ocpi/", include("apps.cdrs.urls")),
 ]

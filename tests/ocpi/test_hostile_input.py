@@ -19,6 +19,7 @@ import hypothesis
 import pytest
 from hypothesis import strategies as st
 
+from apps.cdrs.models import Cdr
 from apps.chargers.models import ChargerCommand
 from apps.commands.models import Command, ReceivedCommand, Reservation
 from apps.commands.services import uid_hash
@@ -27,6 +28,7 @@ from apps.partners.models import AccessToken, PartnerConnection, Party
 from apps.tariffs.models import PriceComponent, Tariff, TariffElement
 from apps.tokens.models import Token
 from echargo.ocpi.receiver import STALE_MESSAGE
+from tests.factories.cdrs import CdrData
 from tests.factories.locations import ConnectorData, EVSEData, LocationData, own_location
 from tests.factories.tariffs import TariffData
 
@@ -191,6 +193,18 @@ ROUTES = [
         body=lambda i: {"result": "ACCEPTED"},
         enum=("result",),
     ),
+    # CDRs are POSTed to the module URL; the held CDR is HELD, so a body that differs from it
+    # under the same id is also a refused write.
+    Route(
+        "cdr post",
+        "hub-token",
+        "/ocpi/emsp/2.2.1/cdrs",
+        ("POST",),
+        body=lambda i: CdrData(id=i),
+        enum=("cdr_token", "type"),
+    ),
+    Route("cdr", "hub-token", "/ocpi/emsp/2.2.1/cdrs/DE/HBA/{id}", ("GET",)),
+    Route("cdr list", "bosphorus-token", "/ocpi/cpo/2.2.1/cdrs", ("GET",), paginated=True),
 ]
 
 
@@ -321,6 +335,7 @@ SNAPSHOT_MODELS = [
     ReceivedCommand,
     Reservation,
     ChargerCommand,
+    Cdr,
 ]
 
 
@@ -355,6 +370,9 @@ def held(api, hub, bosphorus, our_parties):
         response_url="http://testserver/ocpi/emsp/2.2.1/commands/START_SESSION/…",
         state="waiting",
     )
+    hub_client = api.as_token("hub-token")
+    cdr = hub_client.post("/ocpi/emsp/2.2.1/cdrs", CdrData(id=HELD), format="json")
+    assert cdr.json()["status_code"] == 1000, cdr.json()
 
 
 def _send(api, route: Route, method: str, url: str, body: str | None):
