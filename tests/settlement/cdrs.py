@@ -9,7 +9,6 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from apps.cdrs.models import Cdr
-from apps.cdrs.signals import cdr_received
 from apps.partners.models import PartnerConnection, Party
 from echargo.ocpi.fields import format_ocpi_datetime
 
@@ -24,9 +23,14 @@ def _encode(value: Any) -> Any:
     raise TypeError(value)
 
 
+RECEIVER = "/ocpi/emsp/2.2.1/cdrs"
+PARTNER_TOKEN = "anatolia-token"
+
+
 class CdrMaker:
-    def __init__(self, *, connection: PartnerConnection) -> None:
+    def __init__(self, *, connection: PartnerConnection, api: Any) -> None:
         self.connection = connection
+        self.api = api
         self.partner_cpo = Party.objects.get(country_code="TR", party_id="ANA", role="CPO")
         self.our_cpo = Party.objects.get(is_own=True, role="CPO")
 
@@ -82,7 +86,7 @@ class CdrMaker:
                 "address": "Istiklal Cd. 1",
                 "city": "Istanbul",
                 "country": "TUR",
-                "coordinates": {"latitude": "41.03", "longitude": "28.98"},
+                "coordinates": {"latitude": "41.03000", "longitude": "28.98000"},
                 "evse_uid": "EVSE1",
                 "evse_id": "TR*ANA*E1",
                 "connector_id": "1",
@@ -109,7 +113,8 @@ class CdrMaker:
         return document
 
     def store(self, document: dict[str, Any], *, owner: Party, received: bool) -> Cdr:
-        """Store as the cdrs app does; a partner's new CDR announces itself (cdr_received)."""
+        """Store a CDR row as the cdrs app does, without its services (ours, or a partner's
+        that reconciliation has not seen)."""
         token = document["cdr_token"]
         total = document["total_cost"]
         location = document["cdr_location"]
@@ -152,15 +157,18 @@ class CdrMaker:
             ocpi_json=json.dumps(document, default=_encode),
             last_updated=dt.datetime.fromisoformat(document["last_updated"]),
         )
-        if received:
-            cdr_received.send(sender=Cdr, cdr=cdr)
         return cdr
 
     def received(self, **kwargs: Any) -> Cdr:
-        """A CDR Anatolia (CPO) sent us for one of our drivers."""
-        return self.store(
-            self.document(owner=self.partner_cpo, **kwargs), owner=self.partner_cpo, received=True
-        )
+        """A CDR Anatolia (CPO) POSTed to our eMSP CDR receiver for one of our drivers: stored
+        by the cdrs app, which announces it (cdr_received) to reconciliation."""
+        return self.post(self.document(owner=self.partner_cpo, **kwargs))
+
+    def post(self, document: dict[str, Any]) -> Cdr:
+        """Anatolia POSTs this CDR document to our receiver."""
+        response = self.api.as_token(PARTNER_TOKEN).post(RECEIVER, document, format="json")
+        assert response.json()["status_code"] == 1000, response.json()
+        return Cdr.objects.get(owner=self.partner_cpo, cdr_key=document["id"].upper())
 
     def ours(self, **kwargs: Any) -> Cdr:
         """A CDR of ours (CPO) for one of Anatolia's drivers."""

@@ -3,7 +3,8 @@
 - `anatolia`: a connected partner, TR*ANA, playing both roles with us (CPO and eMSP), which
   published its tariff ANA-AC (0.50 TRY/kWh, 20 % VAT) to us.
 - `our_driver`: our eMSP's token ECH-DRIVER-1; `their_driver`: Anatolia's token ANA-DRIVER-1.
-- `cdrs`: builds OCPI CDR documents and stores them as the cdrs app does (tests/settlement/cdrs.py).
+- `cdrs`: builds OCPI CDR documents; Anatolia POSTs its own to our CDR receiver, ours are
+  stored as the cdrs app stores them (tests/settlement/cdrs.py).
 """
 
 from __future__ import annotations
@@ -13,11 +14,11 @@ from decimal import Decimal
 import pytest
 
 from apps.partners.models import Party
-from tests.factories.partners import PartnerConnectionFactory, PartyFactory
+from tests.factories.partners import PartnerConnectionFactory, PartyFactory, issue_token
 from tests.factories.tariffs import partner_tariff
 from tests.factories.tokens import TokenFactory
 
-from .cdrs import CdrMaker
+from .cdrs import PARTNER_TOKEN, CdrMaker
 
 
 @pytest.fixture
@@ -65,5 +66,6 @@ def their_driver(anatolia):
 
 
 @pytest.fixture
-def cdrs(anatolia, our_driver, their_driver):
-    return CdrMaker(connection=anatolia)
+def cdrs(anatolia, our_driver, their_driver, api):
+    issue_token(anatolia, PARTNER_TOKEN)
+    return CdrMaker(connection=anatolia, api=api)

@@ -73,7 +73,7 @@ def test_the_cdrs_own_tariff_copy_prices_it_when_we_hold_no_published_tariff(cdr
         }
     ]
     document["total_cost"] = {"excl_vat": Decimal("5.00"), "incl_vat": Decimal("6.00")}
-    cdr = cdrs.store(document, owner=cdrs.partner_cpo, received=True)
+    cdr = cdrs.post(document)
     dispute = Dispute.objects.get(cdr=cdr)
     assert dispute.our_total_excl_vat == Decimal("7.0000")
     assert dispute.tariff_source == "tariff ANA-PRIVATE as carried in the CDR"
