@@ -8,6 +8,7 @@ Secrets also accept a ``<NAME>_FILE`` variant pointing at a file that holds the 
 from __future__ import annotations
 
 import os
+from decimal import Decimal
 from pathlib import Path
 
 import environ
@@ -60,6 +61,7 @@ INSTALLED_APPS = [
     "apps.chargers",
     "apps.commands",
     "apps.cdrs",
+    "apps.settlement",
 ]
 
 MIDDLEWARE = [
@@ -258,6 +260,27 @@ OUTBOX_RETRY_WINDOW_HOURS = {
 # credentials answer has reached it).
 OCPI_INITIAL_SYNC_BATCH = env.int("OCPI_INITIAL_SYNC_BATCH", default=200)
 OCPI_INITIAL_SYNC_DELAY_SECONDS = env.float("OCPI_INITIAL_SYNC_DELAY_SECONDS", default=10)
+
+# --- Settlement ------------------------------------------------------------------------------
+
+# Reconciliation of partners' CDRs: a price is accepted when it is within the absolute OR the
+# relative tolerance of what our engine computes with the partner's tariff (currency units, %).
+SETTLEMENT_PRICE_TOLERANCE = Decimal(env.str("SETTLEMENT_PRICE_TOLERANCE", default="0.01"))
+SETTLEMENT_PRICE_TOLERANCE_PERCENT = Decimal(
+    env.str("SETTLEMENT_PRICE_TOLERANCE_PERCENT", default="1")
+)
+# The CDR against the session we saw: energy (kWh or %) and start/end times (seconds).
+SETTLEMENT_ENERGY_TOLERANCE_KWH = Decimal(
+    env.str("SETTLEMENT_ENERGY_TOLERANCE_KWH", default="0.01")
+)
+SETTLEMENT_ENERGY_TOLERANCE_PERCENT = Decimal(
+    env.str("SETTLEMENT_ENERGY_TOLERANCE_PERCENT", default="1")
+)
+SETTLEMENT_TIME_TOLERANCE_SECONDS = env.int("SETTLEMENT_TIME_TOLERANCE_SECONDS", default=300)
+# A CDR naming a session we never received opens a dispute, for partners that send us Sessions.
+SETTLEMENT_DISPUTE_UNKNOWN_SESSION = env.bool("SETTLEMENT_DISPUTE_UNKNOWN_SESSION", default=True)
+# Tariff clocks of a CDR whose location and session we do not hold.
+SETTLEMENT_DEFAULT_TIME_ZONE = env.str("SETTLEMENT_DEFAULT_TIME_ZONE", default="UTC")
 
 # Real-time token authorization: how long a tap at our station waits for the eMSP (seconds,
 # capped at 5: chargers give up after about 20 s and drivers sooner).
