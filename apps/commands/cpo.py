@@ -37,6 +37,7 @@ from apps.sessions.services import CdrTokenInfo
 from apps.tokens.models import AllowedType
 from apps.tokens.selectors import token_of_partner
 from apps.tokens.station_authorization import token_authorize_at_station
+from echargo.ocpi.receiver import first_write_race_safe
 from echargo.ocpi.routing import ci
 from echargo.ocpi.status import OcpiStatus
 from echargo.ocpi.urlguard import UnsafeUrl, check_partner_url
@@ -290,50 +291,57 @@ def _reserve_now(caller: Caller, data: dict[str, Any]) -> Answer:
     if len(token["uid"]) > OCPP_ID_TAG_LENGTH:
         raise _refuse("The token uid is longer than our chargers take (20 characters).")
     mapping = _mappings(location, data["evse_uid"], None)[0]
-    with transaction.atomic():
-        # Same eMSP, same location, same reservation_id: it replaces the reservation (OCPI).
-        reservation = (
-            Reservation.objects.select_for_update()
-            .filter(emsp=emsp, location=location, reservation_key=ci(data["reservation_id"]))
-            .first()
-        ) or Reservation(emsp=emsp, location=location, reservation_id=data["reservation_id"])
-        reservation.evse = mapping.evse
-        reservation.token_uid = token["uid"]
-        reservation.token_type = token["type"]
-        reservation.token_contract_id = token["contract_id"]
-        reservation.expiry_date = data["expiry_date"]
-        reservation.authorization_reference = data.get("authorization_reference") or ""
-        reservation.response_url = data["response_url"]
-        reservation.status = ReservationStatus.PENDING
-        reservation._change_reason = f"RESERVE_NOW from {caller.connection}"
-        reservation.save()
-        row = _record(
-            caller,
-            CommandType.RESERVE_NOW,
-            emsp,
-            location.owner,
-            data,
-            reservation=reservation,
-            token_country_code=emsp.country_code,
-            token_party_id=emsp.party_id,
-            token_uid=token["uid"],
-            token_type=token["type"],
-            token_contract_id=token["contract_id"],
-            authorization_reference=reservation.authorization_reference,
-            location_id=location.location_id,
-            evse_uid=mapping.evse.uid,
-        )
-        _queue(
-            row,
-            mapping.charger,
-            CommandAction.RESERVE_NOW,
-            connector_number=mapping.connector_number,
-            id_tag=token["uid"],
-            expiry_date=data["expiry_date"],
-            # Our row's id, unique across eMSPs (OCPI: never the eMSP's id 1:1).
-            reservation_id=reservation.pk,
-        )
+    _reservation_write(caller, data, emsp, location, mapping)
     return Answer(CommandResponseType.ACCEPTED)
+
+
+@first_write_race_safe  # two first RESERVE_NOWs of one reservation_id at once: one row
+def _reservation_write(
+    caller: Caller, data: dict[str, Any], emsp: Party, location: Location, mapping: Any
+) -> None:
+    token = data["token"]
+    # Same eMSP, same location, same reservation_id: it replaces the reservation (OCPI).
+    reservation = (
+        Reservation.objects.select_for_update()
+        .filter(emsp=emsp, location=location, reservation_key=ci(data["reservation_id"]))
+        .first()
+    ) or Reservation(emsp=emsp, location=location, reservation_id=data["reservation_id"])
+    reservation.evse = mapping.evse
+    reservation.token_uid = token["uid"]
+    reservation.token_type = token["type"]
+    reservation.token_contract_id = token["contract_id"]
+    reservation.expiry_date = data["expiry_date"]
+    reservation.authorization_reference = data.get("authorization_reference") or ""
+    reservation.response_url = data["response_url"]
+    reservation.status = ReservationStatus.PENDING
+    reservation._change_reason = f"RESERVE_NOW from {caller.connection}"
+    reservation.save()
+    row = _record(
+        caller,
+        CommandType.RESERVE_NOW,
+        emsp,
+        location.owner,
+        data,
+        reservation=reservation,
+        token_country_code=emsp.country_code,
+        token_party_id=emsp.party_id,
+        token_uid=token["uid"],
+        token_type=token["type"],
+        token_contract_id=token["contract_id"],
+        authorization_reference=reservation.authorization_reference,
+        location_id=location.location_id,
+        evse_uid=mapping.evse.uid,
+    )
+    _queue(
+        row,
+        mapping.charger,
+        CommandAction.RESERVE_NOW,
+        connector_number=mapping.connector_number,
+        id_tag=token["uid"],
+        expiry_date=data["expiry_date"],
+        # Our row's id, unique across eMSPs (OCPI: never the eMSP's id 1:1).
+        reservation_id=reservation.pk,
+    )
 
 
 def _cancel_reservation(caller: Caller, data: dict[str, Any]) -> Answer:
