@@ -50,7 +50,7 @@ def seed(count: int) -> int:
     from simple_history.utils import bulk_create_with_history
 
     from apps.locations.models import EVSE, Connector, Location
-    from apps.locations.store import with_children
+    from apps.locations.selectors import location_with_children
     from apps.locations.wire import (
         LocationIn,
         connector_values,
@@ -171,7 +171,7 @@ def seed(count: int) -> int:
             ]
             bulk_create_with_history(connectors, Connector)
             rendered = list(
-                with_children(Location.objects.filter(pk__in=[x.pk for x in locations]))
+                location_with_children(Location.objects.filter(pk__in=[x.pk for x in locations]))
             )
             for loc in rendered:
                 loc.ocpi_json = json.dumps(location_document(loc), separators=(",", ":"))

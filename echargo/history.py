@@ -25,6 +25,24 @@ def system_user() -> AbstractBaseUser:
     return user
 
 
+def change_reason_set(obj: Any, reason: str) -> None:
+    """The reason simple-history records with the next save of `obj` (its `_change_reason`),
+    set through one typed door: models do not declare the attribute, so mypy would refuse
+    `obj._change_reason = ...` at every write."""
+    obj._change_reason = reason
+
+
+def change_reason_of(obj: Any) -> str:
+    """The reason set for the next save of `obj`, if any."""
+    return getattr(obj, "_change_reason", "")
+
+
+def history_skip_next_save(obj: Any) -> None:
+    """Write no history row for the next save of `obj` (simple-history's
+    `skip_history_when_saving`): for writes too frequent to be events, such as meter readings."""
+    obj.skip_history_when_saving = True
+
+
 def history_user(instance: Any = None, request: Any = None, **kwargs: Any) -> AbstractBaseUser:
     """simple-history `get_user`: the staff user of the request, else the system user."""
     user = getattr(request, "user", None)

@@ -104,7 +104,7 @@ class PeerInstance:
             stdout=self.log.open("w"),
             stderr=subprocess.STDOUT,
         )
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 90  # a loaded CI machine starts processes slowly
         while time.monotonic() < deadline:
             try:
                 requests.get(self.versions_url, timeout=5)
@@ -210,7 +210,7 @@ class CeleryWorker:
             stdout=self.log.open("w"),
             stderr=subprocess.STDOUT,
         )
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 90  # a loaded CI machine starts processes slowly
         while time.monotonic() < deadline:
             if "ready" in self.log.read_text():
                 return self

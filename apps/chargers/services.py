@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -39,6 +40,7 @@ from apps.sessions.services import (
 from apps.tokens.models import AllowedType, AuthorizationDecision, Token
 from apps.tokens.selectors import token_own_for_tap
 from apps.tokens.station_authorization import token_authorize_at_station
+from echargo.history import change_reason_set
 from echargo.ocpi.enums import TokenType
 from echargo.ocpi.fields import format_ocpi_datetime
 
@@ -74,7 +76,7 @@ def charger_register(
     password: str,
     location: Any = None,
     lenient: bool = False,
-    connectors: list[tuple[int, Any, Any]] = (),
+    connectors: Sequence[tuple[int, Any, Any]] = (),
 ) -> Charger:
     """Add a charger with its HTTP Basic password (stored hashed) and connector mapping
     [(connectorId, evse, connector), ...]."""
@@ -85,7 +87,7 @@ def charger_register(
         raise ValidationError("An OCPP password has at least 16 characters.")
     charger = Charger(charge_point_id=charge_point_id, location=location, lenient=lenient)
     charger.set_password(password)
-    charger._change_reason = "Registered by staff"
+    change_reason_set(charger, "Registered by staff")
     charger.save()
     for number, evse, connector in connectors:
         charger_connector_map(charger=charger, number=number, evse=evse, connector=connector)
@@ -108,7 +110,7 @@ def charger_set_password(*, charger: Charger, password: str) -> Charger:
     if len(password) < 16:
         raise ValidationError("An OCPP password has at least 16 characters.")
     charger.set_password(password)
-    charger._change_reason = "Password changed by staff"
+    change_reason_set(charger, "Password changed by staff")
     charger.save(update_fields=["password_hash"])
     return charger
 
@@ -205,7 +207,7 @@ def charger_boot(*, charger_id: int, facts: dict[str, str]) -> int:
     now = timezone.now()
     charger.last_boot_at = charger.last_seen_at = now
     if changed:
-        charger._change_reason = "BootNotification"
+        change_reason_set(charger, "BootNotification")
         charger.save()
     else:
         Charger.objects.filter(pk=charger_id).update(last_boot_at=now, last_seen_at=now)
@@ -261,7 +263,7 @@ def charger_status(
         # A buffered status older than the one we hold: the newer one stays in force.
         return "Older than the status in force; kept for the journal only."
     mapping.ocpp_status, mapping.error_code, mapping.status_at = charger_status, error_code, at
-    mapping._change_reason = f"StatusNotification {charger_status}"
+    change_reason_set(mapping, f"StatusNotification {charger_status}")
     mapping.save()
     if evse_status is not None and mapping.evse.status != evse_status:
         evse_status_set(
@@ -565,7 +567,7 @@ def charger_transaction_stop(
     stopped_at: dt.datetime,
     reason: str = "",
     id_tag: str | None = None,
-    readings: list[MeterReading] = (),
+    readings: Sequence[MeterReading] = (),
 ) -> StopOutcome:
     """StopTransaction: close the session. Always accepted (OCPP: the charger has stopped);
     an unknown transaction is flagged for staff, a repeated stop changes nothing."""
@@ -574,7 +576,7 @@ def charger_transaction_stop(
         .filter(pk=transaction_id, charger_id=charger_id)
         .first()
     )
-    allowed = None
+    allowed: str | None = None
     if id_tag:
         allowed = AllowedType.ALLOWED
         if tx is None or tx.id_tag.upper() != id_tag.upper():
@@ -624,7 +626,7 @@ def charger_session(*, transaction_id: int) -> Session | None:
 
 # --- Commands (the charger gateway) -----------------------------------------------------------
 
-REQUIRED_ARGUMENTS = {
+REQUIRED_ARGUMENTS: dict[str, tuple[str, ...]] = {
     CommandAction.RESET_SOFT: (),
     CommandAction.RESET_HARD: (),
     CommandAction.UNLOCK_CONNECTOR: ("connector_number",),
@@ -704,7 +706,7 @@ def charger_command_queue(
         command.status = CommandStatus.OFFLINE
         command.detail = "The charger is not connected."
         command.finished_at = timezone.now()
-    command._change_reason = f"Queued by {requested_by or 'system'}"
+    change_reason_set(command, f"Queued by {requested_by or 'system'}")
     command.save()
     if command.status == CommandStatus.QUEUED:
         transaction.on_commit(lambda: _notify(charger))
@@ -731,7 +733,7 @@ def charger_commands_claim(*, node: str, limit: int = 100) -> list[ChargerComman
             command.status = CommandStatus.SENT
             command.claimed_by = node
             command.sent_at = now
-            command._change_reason = f"Sent by {node}"
+            change_reason_set(command, f"Sent by {node}")
             command.save(update_fields=["status", "claimed_by", "sent_at"])
     return commands
 
@@ -746,7 +748,7 @@ def charger_command_finish(
             return command
         command.status, command.answer, command.detail = status, answer[:64], detail[:255]
         command.finished_at = timezone.now()
-        command._change_reason = f"Finished: {status}"
+        change_reason_set(command, f"Finished: {status}")
         command.save()
         _tell_finished_on_commit(command)
     return command
@@ -774,7 +776,7 @@ def charger_commands_expire() -> int:
                 command.status = CommandStatus.TIMEOUT
                 command.detail = "The server that sent it stopped before the answer."
             command.finished_at = now
-            command._change_reason = "Expired"
+            change_reason_set(command, "Expired")
             command.save()
             _tell_finished_on_commit(command)
             finished += 1

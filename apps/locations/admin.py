@@ -22,10 +22,14 @@ from echargo.ocpi.exceptions import OcpiError
 from echargo.ocpi.wire import flatten_errors
 
 from . import services
-from .admin_queries import map_points, status_counts, with_status_counts
 from .imports import OwnLocationResource
 from .models import EVSE, Connector, Location, Status
-from .selectors import own_cpo_parties
+from .selectors import (
+    location_map_points,
+    location_own_cpos,
+    location_status_counts,
+    location_with_status_counts,
+)
 from .wire import (
     ConnectorOut,
     EVSEFieldsOut,
@@ -149,7 +153,7 @@ class LocationForm(forms.ModelForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if "owner" in self.fields:
-            self.fields["owner"].queryset = own_cpo_parties()
+            self.fields["owner"].queryset = location_own_cpos()
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
@@ -214,11 +218,11 @@ class LocationAdmin(ImportMixin, SimpleHistoryAdmin):
     readonly_fields = ("last_updated", "shared_with")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Location]:
-        return with_status_counts(super().get_queryset(request))
+        return location_with_status_counts(super().get_queryset(request))
 
     @admin.display(description="EVSEs")
     def evse_statuses(self, location: Location) -> str:
-        counts = status_counts(location)
+        counts = location_status_counts(location)
         return ", ".join(f"{n} {status.lower()}" for status, n in counts.items()) or "none"
 
     @admin.display(description="Shared with (publish_allowed_to)")
@@ -277,7 +281,7 @@ class LocationAdmin(ImportMixin, SimpleHistoryAdmin):
             **self.admin_site.each_context(request),
             "title": "Charging stations map",
             "opts": self.model._meta,
-            "points": map_points(),
+            "points": location_map_points(),
             "tiles_url": settings.MAP_TILES_URL,
             "tiles_attribution": settings.MAP_TILES_ATTRIBUTION,
         }
@@ -345,7 +349,9 @@ class EVSEForm(forms.ModelForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if "location" in self.fields:
-            self.fields["location"].queryset = Location.objects.filter(owner__in=own_cpo_parties())
+            self.fields["location"].queryset = Location.objects.filter(
+                owner__in=location_own_cpos()
+            )
 
 
 @admin.register(EVSE)

@@ -85,8 +85,8 @@ DEMO_STATIONS = [
     {
         **_station(
             "IST-TAKSIM",
-            "Taksim Meydanı",  # noqa: RUF001 (Turkish dotless i)
-            "Taksim Meydanı 1",  # noqa: RUF001 (Turkish dotless i)
+            "Taksim Meydanı",
+            "Taksim Meydanı 1",
             "İstanbul",
             "34435",
             "41.036945",
@@ -97,8 +97,8 @@ DEMO_STATIONS = [
     {
         **_station(
             "IST-KADIKOY",
-            "Kadıköy İskele",  # noqa: RUF001 (Turkish dotless i)
-            "Rıhtım Caddesi 2",  # noqa: RUF001 (Turkish dotless i)
+            "Kadıköy İskele",
+            "Rıhtım Caddesi 2",
             "İstanbul",
             "34716",
             "40.990522",
@@ -109,8 +109,8 @@ DEMO_STATIONS = [
     {
         **_station(
             "IST-AIRPORT",
-            "İstanbul Havalimanı Otopark",  # noqa: RUF001 (Turkish dotless i)
-            "Tayakadın Terminal Caddesi 1",  # noqa: RUF001 (Turkish dotless i)
+            "İstanbul Havalimanı Otopark",
+            "Tayakadın Terminal Caddesi 1",
             "İstanbul",
             "34283",
             "41.262174",
@@ -122,8 +122,8 @@ DEMO_STATIONS = [
     {
         **_station(
             "ANK-KIZILAY",
-            "Kızılay Meydanı",  # noqa: RUF001 (Turkish dotless i)
-            "Atatürk Bulvarı 99",  # noqa: RUF001 (Turkish dotless i)
+            "Kızılay Meydanı",
+            "Atatürk Bulvarı 99",
             "Ankara",
             "06420",
             "39.920770",

@@ -24,7 +24,7 @@ from echargo.ocpi.wire import flatten_errors
 
 from . import store
 from .models import Location, Status
-from .selectors import own_cpo_parties
+from .selectors import location_own_cpos
 from .services import location_upsert_own
 from .wire import LocationFieldsOut
 
@@ -94,7 +94,7 @@ class OwnLocationResource(resources.ModelResource):
         skip_unchanged = False
 
     def get_queryset(self) -> Any:
-        return Location.objects.filter(owner__in=own_cpo_parties())
+        return Location.objects.filter(owner__in=location_own_cpos())
 
     def get_instance(self, instance_loader: Any, row: dict[str, Any]) -> Location | None:
         location_id = (row.get("id") or "").strip()
@@ -106,7 +106,7 @@ class OwnLocationResource(resources.ModelResource):
         if instance.pk:
             return instance.owner
         key = (row.get("party") or "").replace("*", "").strip().upper()
-        owners = own_cpo_parties()
+        owners = location_own_cpos()
         if key:
             owners = owners.filter(country_code=key[:2], party_id=key[2:])
         found = list(owners[:2])

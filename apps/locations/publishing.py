@@ -1,7 +1,7 @@
 """What partners may ask of our locations (apps.partners.publishing hooks): the whole set one
 eMSP partner may see, for its initial sync, and one location's current document.
 
-The set is the Sender's (`selectors.sender_locations`): published locations, and unpublished
+The set is the Sender's (`selectors.location_sender_list`): published locations, and unpublished
 ones whose publish_allowed_to names one of the partner's parties (visibility.py). Documents
 are the stored renders, as pushes send them.
 """
@@ -13,13 +13,13 @@ from apps.partners.publishing import Document, owner_and_rest
 from echargo.ocpi.routing import ci
 
 from .models import Location
-from .push import document_body
-from .selectors import sender_locations
+from .push import location_push_body
+from .selectors import location_sender_list
 
 
 def _document(location: Location) -> Document:
     return Document(
-        object_key=location.ocpi_path, path=location.ocpi_path, body=document_body(location)
+        object_key=location.ocpi_path, path=location.ocpi_path, body=location_push_body(location)
     )
 
 
@@ -27,7 +27,7 @@ def location_initial_sync_batch(
     connection: PartnerConnection, after: int, limit: int
 ) -> list[tuple[int, Document]]:
     locations = (
-        sender_locations(connection_id=connection.pk)
+        location_sender_list(connection_id=connection.pk)
         .filter(pk__gt=after)
         .only("id", "country_code", "party_id", "location_id", "ocpi_json")
         .order_by("pk")[:limit]

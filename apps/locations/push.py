@@ -22,7 +22,7 @@ MODULE = "locations"
 RECEIVER = "RECEIVER"
 
 
-def receiving_connections() -> list[PartnerConnection]:
+def location_receiving_connections() -> list[PartnerConnection]:
     """Connected partners with an eMSP party that announce a locations Receiver endpoint."""
     connections = PartnerConnection.objects.filter(
         status=PartnerConnection.Status.CONNECTED, parties__role=Role.EMSP
@@ -30,30 +30,30 @@ def receiving_connections() -> list[PartnerConnection]:
     return [c for c in connections if c.endpoint_url(MODULE, RECEIVER)]
 
 
-def audience(location: Location) -> list[PartnerConnection]:
+def location_audience(location: Location) -> list[PartnerConnection]:
     """The partners that may receive this location now (publish / publish_allowed_to)."""
-    connections = receiving_connections()
+    connections = location_receiving_connections()
     if location.publish:
         return connections
     allowed = set(location.visible_to.values_list("connection_id", flat=True))
     return [c for c in connections if c.pk in allowed]
 
 
-def document_body(location: Location) -> Any:
+def location_push_body(location: Location) -> Any:
     return json.loads(location.ocpi_json, parse_float=Decimal)
 
 
-def push_location(location: Location, *, also: Iterable[PartnerConnection] = ()) -> int:
+def location_push(location: Location, *, also: Iterable[PartnerConnection] = ()) -> int:
     """PUT the whole location to its audience, and to `also` (partners that saw it before and
     must learn it is no longer published). How many partners it was queued for."""
-    targets = {c.pk: c for c in [*audience(location), *also]}
-    body = document_body(location)
+    targets = {c.pk: c for c in [*location_audience(location), *also]}
+    body = location_push_body(location)
     for connection in targets.values():
         _enqueue(connection, location, "PUT", location.ocpi_path, body)
     return len(targets)
 
 
-def push_location_to(connection: PartnerConnection | None, locations: Iterable[Location]) -> int:
+def location_push_to(connection: PartnerConnection | None, locations: Iterable[Location]) -> int:
     """PUT whole locations to one partner that has just come to see them (a token or a party
     matched their publish_allowed_to), when it takes location pushes. How many were queued.
 
@@ -67,19 +67,19 @@ def push_location_to(connection: PartnerConnection | None, locations: Iterable[L
         return 0
     count = 0
     for location in locations:
-        _enqueue(connection, location, "PUT", location.ocpi_path, document_body(location))
+        _enqueue(connection, location, "PUT", location.ocpi_path, location_push_body(location))
         count += 1
     return count
 
 
-def push_patch(location: Location, path: str, body: dict[str, Any]) -> int:
+def location_push_patch(location: Location, path: str, body: dict[str, Any]) -> int:
     """PATCH a small change (e.g. an EVSE status) at `path` to the location's audience."""
-    targets = audience(location)
+    targets = location_audience(location)
     for connection in targets:
         if _other_patch_pending(connection, location, path):
             # The outbox merges a PATCH into the pending PATCH of the same object whatever its
             # path; a different EVSE's change must not be merged into it, so send everything.
-            _enqueue(connection, location, "PUT", location.ocpi_path, document_body(location))
+            _enqueue(connection, location, "PUT", location.ocpi_path, location_push_body(location))
         else:
             _enqueue(connection, location, "PATCH", path, body)
     return len(targets)

@@ -5,21 +5,22 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
+from django.urls import reverse
 
 from apps.partners.models import PartnerConnection, Party, Role
 from apps.partners.selectors import connection_party
 from echargo.ocpi.pagination import PageRequest, filter_last_updated
 from echargo.ocpi.routing import ci
 
-from .models import Location
+from .models import EVSE, Location, Status
 
 
-def own_cpo_parties() -> QuerySet[Party]:
+def location_own_cpos() -> QuerySet[Party]:
     return Party.objects.filter(is_own=True, role=Role.CPO)
 
 
-def partner_cpo_party(
+def location_partner_cpo(
     connection: PartnerConnection, country_code: str, party_id: str
 ) -> Party | None:
     """The CPO party (country_code, party_id) carried by this connection, if it is one."""
@@ -28,7 +29,7 @@ def partner_cpo_party(
     )
 
 
-def sender_locations(
+def location_sender_list(
     *, connection_id: int, to_party: tuple[str, str] | None = None
 ) -> QuerySet[Location]:
     """Our own CPO parties' locations a partner may see: published ones, and unpublished ones
@@ -61,7 +62,7 @@ def location_page(queryset: QuerySet[Location], page: PageRequest) -> tuple[list
 def _sender_sql(
     connection_id: int, page: PageRequest, to_party: tuple[str, str] | None
 ) -> tuple[str, dict[str, Any]]:
-    """FROM/WHERE of sender_locations() in SQL: the same rows (a test holds them equal)."""
+    """FROM/WHERE of location_sender_list() in SQL: the same rows (a test holds them equal)."""
     params: dict[str, Any] = {"connection_id": connection_id}
     where = ""
     # Dates go in as the ORM would send them: SQLite (the demo) compares them as text, and an
@@ -86,10 +87,10 @@ def _sender_sql(
     return sql, params
 
 
-def sender_page(
+def location_sender_page(
     *, connection_id: int, page: PageRequest, to_party: tuple[str, str] | None = None
 ) -> tuple[list[str], int]:
-    """A page of sender_locations() documents and their total: two queries at any offset.
+    """A page of location_sender_list() documents and their total: two queries at any offset.
 
     The page's ids are picked on the narrow partial (last_updated, id) index, then only those
     rows' documents are read, already rendered. Hand-written SQL: building and compiling the
@@ -110,12 +111,12 @@ def sender_page(
         return [row[0] for row in cursor.fetchall()], total
 
 
-def sender_location(
+def location_sender_object(
     *, connection_id: int, location_id: str, to_party: tuple[str, str] | None = None
 ) -> Location | None:
     """One of our locations by OCPI id, if this partner may see it (its document only)."""
     return (
-        sender_locations(connection_id=connection_id, to_party=to_party)
+        location_sender_list(connection_id=connection_id, to_party=to_party)
         .filter(location_key=ci(location_id))
         .only("pk", "ocpi_json")
         .order_by("pk")
@@ -128,3 +129,79 @@ def location_of_owner(*, owner: Party, location_id: str) -> Location | None:
     return Location.objects.filter(
         country_code=owner.country_code, party_id=owner.party_id, location_key=ci(location_id)
     ).first()
+
+
+def location_with_children(queryset: QuerySet[Location]) -> QuerySet[Location]:
+    """Locations with their EVSEs and connectors prefetched (for rendering)."""
+    return queryset.prefetch_related(
+        Prefetch("evses", queryset=EVSE.objects.prefetch_related("connectors"))
+    )
+
+
+def location_locked(country_code: str, party_id: str, location_id: str) -> Location | None:
+    """The location with this OCPI key, locked for the rest of the transaction."""
+    return (
+        location_with_children(Location.objects.select_for_update())
+        .filter(country_code=ci(country_code), party_id=ci(party_id), location_key=ci(location_id))
+        .first()
+    )
+
+
+# --- Reads for the staff UI: EVSE status counts per location (one query), map points ----------
+
+# Map colours by what a driver would want to know first.
+AVAILABLE, BUSY, DOWN, UNKNOWN = "available", "busy", "down", "unknown"
+_BUSY = (Status.CHARGING, Status.BLOCKED, Status.RESERVED)
+_DOWN = (Status.OUTOFORDER, Status.INOPERATIVE)
+
+
+def status_field(status: str) -> str:
+    return f"evses_{status.lower()}"
+
+
+def location_with_status_counts(queryset: QuerySet[Location]) -> QuerySet[Location]:
+    """Annotate evses_<status> counts (one aggregate per status, no query per row)."""
+    return queryset.annotate(
+        **{
+            status_field(status): Count("evses", filter=Q(evses__status=status))
+            for status in Status.values
+        }
+    )
+
+
+def location_status_counts(location: Location) -> dict[str, int]:
+    """{status: count} of an annotated location, only statuses it has."""
+    counts = {status: getattr(location, status_field(status), 0) for status in Status.values}
+    return {status: n for status, n in counts.items() if n}
+
+
+def map_state(counts: dict[str, int]) -> str:
+    """One colour for a location: any EVSE available, else busy, else down, else unknown."""
+    if counts.get(Status.AVAILABLE):
+        return AVAILABLE
+    if any(counts.get(s) for s in _BUSY):
+        return BUSY
+    if any(counts.get(s) for s in _DOWN):
+        return DOWN
+    return UNKNOWN
+
+
+def location_map_points(queryset: QuerySet[Location] | None = None) -> list[dict[str, Any]]:
+    """Our and partners' locations as map points with their status colour."""
+    queryset = queryset if queryset is not None else Location.objects.all()
+    points = []
+    for location in location_with_status_counts(queryset.select_related("owner")).order_by("pk"):
+        counts = location_status_counts(location)
+        points.append(
+            {
+                "name": location.name or location.location_id,
+                "key": f"{location.country_code}*{location.party_id} {location.location_id}",
+                "lat": float(location.latitude),
+                "lon": float(location.longitude),
+                "own": location.owner.is_own,
+                "state": map_state(counts),
+                "counts": counts,
+                "url": reverse("admin:locations_location_change", args=[location.pk]),
+            }
+        )
+    return points

@@ -17,8 +17,10 @@ from django.db import transaction
 from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
+from apps.audit.services import audit_event_record
 from apps.partners.models import PartnerConnection, Party, Role
 from apps.partners.pull import retire_reason, unlisted_pks
+from echargo.history import change_reason_set
 from echargo.ocpi.exceptions import InvalidParameters, OcpiError
 from echargo.ocpi.fields import LastUpdatedField
 from echargo.ocpi.receiver import Outcome, Write, first_write_race_safe, is_stale
@@ -26,10 +28,9 @@ from echargo.ocpi.routing import ci
 from echargo.ocpi.status import OcpiStatus
 from echargo.ocpi.wire import validated
 
-from . import store
+from . import selectors, store
 from .models import EVSE, Location, Status
-from .push import audience, push_location, push_patch
-from .selectors import partner_cpo_party
+from .push import location_audience, location_push, location_push_patch
 from .visibility import visibility_refresh
 from .wire import ConnectorIn, EVSEIn, LocationIn
 
@@ -49,7 +50,7 @@ def _evse_row(location: Location, evse_uid: str) -> EVSE | None:
 
 
 def _locked_or_unknown(owner: Party, location_id: str) -> Location:
-    location = store.location_locked(owner.country_code, owner.party_id, location_id)
+    location = selectors.location_locked(owner.country_code, owner.party_id, location_id)
     if location is None:
         raise UnknownLocation(
             f"Unknown location {owner.country_code}*{owner.party_id} {location_id}."
@@ -68,7 +69,7 @@ def _unknown_evse(evse_uid: str) -> InvalidParameters:
 def location_put_from_partner(*, owner: Party, data: dict[str, Any]) -> Write[Location]:
     """Store a whole Location (validated LocationIn data) of a partner CPO; EVSEs it no longer
     lists are kept with status REMOVED."""
-    location = store.location_locked(owner.country_code, owner.party_id, data["id"])
+    location = selectors.location_locked(owner.country_code, owner.party_id, data["id"])
     if location is not None and is_stale(data["last_updated"], location.last_updated):
         return Write(Outcome.STALE, location, changed=False)
     outcome = Outcome.CREATED if location is None else Outcome.REPLACED
@@ -126,7 +127,8 @@ def _patch_time(patch: dict[str, Any]) -> dt.datetime:
     try:
         return LastUpdatedField().run_validation(patch["last_updated"])
     except ValidationError as exc:
-        raise InvalidParameters(f"last_updated: {exc.detail[0]}") from None
+        detail = exc.detail[0] if isinstance(exc.detail, list) else exc.detail
+        raise InvalidParameters(f"last_updated: {detail}") from None
 
 
 @transaction.atomic
@@ -187,7 +189,7 @@ def location_patch_from_partner(
 def location_store_pulled(connection: PartnerConnection, obj: dict[str, Any]) -> None:
     """Pull handler: validate one Location from a partner's Sender list and store it like a PUT."""
     data = validated(LocationIn, obj)
-    owner = partner_cpo_party(connection, data["country_code"], data["party_id"])
+    owner = selectors.location_partner_cpo(connection, data["country_code"], data["party_id"])
     if owner is None:
         raise ValidationError(f"{data['country_code']}*{data['party_id']} is not a CPO here.")
     location_put_from_partner(owner=owner, data=data)
@@ -220,7 +222,7 @@ def location_retire_unlisted(
         key_fields=("country_code", "party_id", "location_key"),
     )
     retired = 0
-    for location in store.with_children(
+    for location in selectors.location_with_children(
         Location.objects.select_for_update().filter(pk__in=unlisted).order_by("pk")
     ):
         live = [evse for evse in location.evses.all() if evse.status != Status.REMOVED]
@@ -232,11 +234,11 @@ def location_retire_unlisted(
         for evse in live:
             evse.status = Status.REMOVED
             evse.last_updated = max(evse.last_updated, location.last_updated)
-            evse._change_reason = reason
+            change_reason_set(evse, reason)
             evse.save()
         if location.publish:
             location.publish = False
-            location._change_reason = reason
+            change_reason_set(location, reason)
             location.save()
         store.render(location)
     return retired
@@ -288,8 +290,8 @@ def location_upsert_own(
     _require_own(owner)
     now = timezone.now()
     valid = validated(LocationIn, _own_data(owner, data, now))
-    location = store.location_locked(owner.country_code, owner.party_id, valid["id"])
-    before = audience(location) if location is not None else []
+    location = selectors.location_locked(owner.country_code, owner.party_id, valid["id"])
+    before = location_audience(location) if location is not None else []
     location, changed = store.sync_location(
         owner=owner, location=location, data=valid, now=now, reason=reason
     )
@@ -297,7 +299,7 @@ def location_upsert_own(
         return location
     visibility_refresh(location)
     location = store.render(location)
-    push_location(location, also=before)
+    _published(location, "stored whole", reason, location_push(location, also=before))
     return location
 
 
@@ -329,6 +331,19 @@ def _patch_body(changes: dict[str, Any], rendered: dict[str, Any]) -> dict[str, 
     return body
 
 
+def _published(location: Location, what: str, reason: str, partners: int) -> None:
+    """The business event of a change staff (or an import) made to one of our locations, as the
+    tariffs and tokens apps record theirs; field-level changes are in the rows' history. EVSE
+    status changes from our chargers are left to that history: they come every few minutes."""
+    audit_event_record(
+        verb="location.published",
+        object_type="locations",
+        object_key=location.ocpi_path,
+        message=f"Location {location.location_id}: {what} ({reason}); pushed to {partners} "
+        "partner(s).",
+    )
+
+
 @transaction.atomic
 def location_patch_own(
     *, location: Location, changes: dict[str, Any], reason: str = OWN_REASON
@@ -350,7 +365,10 @@ def location_patch_own(
     if not changed:
         return locked
     locked = store.render(locked)
-    push_patch(locked, locked.ocpi_path, _patch_body(changes, store.document(locked)))
+    partners = location_push_patch(
+        locked, locked.ocpi_path, _patch_body(changes, store.document(locked))
+    )
+    _published(locked, f"changed {', '.join(sorted(changes))}", reason, partners)
     return locked
 
 
@@ -375,10 +393,16 @@ def evse_patch_own(
     store.bump_last_updated(locked, now, reason)
     locked = store.render(locked)
     if "connectors" in changes or _removes_data(changes):
-        push_location(locked)
+        partners = location_push(locked)
     else:
         rendered = store.find_evse(store.document(locked), evse_uid) or {}
-        push_patch(locked, f"{locked.ocpi_path}/{evse.uid}", _patch_body(changes, rendered))
+        partners = location_push_patch(
+            locked, f"{locked.ocpi_path}/{evse.uid}", _patch_body(changes, rendered)
+        )
+    if changes.keys() != {"status"}:
+        _published(
+            locked, f"EVSE {evse.uid} changed {', '.join(sorted(changes))}", reason, partners
+        )
     return evse
 
 
@@ -423,10 +447,12 @@ def connector_patch_own(
     store.bump_last_updated(locked, now, reason)
     locked = store.render(locked)
     if _removes_data(changes):
-        push_location(locked)
+        partners = location_push(locked)
     else:
         evse_rendered = store.find_evse(store.document(locked), evse_uid) or {}
         rendered = store.find_connector(evse_rendered, connector_id) or {}
         path = f"{locked.ocpi_path}/{evse.uid}/{connector.connector_id}"
-        push_patch(locked, path, _patch_body(changes, rendered))
+        partners = location_push_patch(locked, path, _patch_body(changes, rendered))
+    what = f"connector {evse.uid}/{connector.connector_id} changed {', '.join(sorted(changes))}"
+    _published(locked, what, reason, partners)
     return locked

@@ -1,8 +1,9 @@
 """Writing validated OCPI Location data into rows, and the stored OCPI document beside them.
 
-Used only by services.py. Rows are saved only when a value really changed, so history shows
-real changes and our own last_updated moves only when something did (OCPI 2.2.1 asks senders to
-bump last_updated on change; see ocpi/ocpi#428). Two ways to stamp last_updated:
+Used only by services.py and the CSV import (imports.py); the reads they need are in
+selectors.py. Rows are saved only when a value really changed, so history shows real changes and
+our own last_updated moves only when something did (OCPI 2.2.1 asks senders to bump
+last_updated on change; see ocpi/ocpi#428). Two ways to stamp last_updated:
 
 - partner data (`now` is None): each object keeps the last_updated its CPO sent;
 - our own data (`now` given): an object that changed, or whose children changed, gets `now`.
@@ -14,29 +15,13 @@ import datetime as dt
 import json
 from typing import Any
 
-from django.db.models import Prefetch, QuerySet
-
 from apps.partners.models import Party, Role
+from echargo.history import change_reason_set
 from echargo.ocpi.routing import ci
 
 from .models import EVSE, Connector, Location, Status
+from .selectors import location_with_children
 from .wire import connector_values, evse_values, location_document, location_values
-
-
-def with_children(queryset: QuerySet[Location]) -> QuerySet[Location]:
-    """Locations with their EVSEs and connectors prefetched (for rendering)."""
-    return queryset.prefetch_related(
-        Prefetch("evses", queryset=EVSE.objects.prefetch_related("connectors"))
-    )
-
-
-def location_locked(country_code: str, party_id: str, location_id: str) -> Location | None:
-    """The location with this OCPI key, locked for the rest of the transaction."""
-    return (
-        with_children(Location.objects.select_for_update())
-        .filter(country_code=ci(country_code), party_id=ci(party_id), location_key=ci(location_id))
-        .first()
-    )
 
 
 def _differs(obj: Any, values: dict[str, Any]) -> bool:
@@ -46,7 +31,7 @@ def _differs(obj: Any, values: dict[str, Any]) -> bool:
 def _save(obj: Any, values: dict[str, Any], reason: str) -> None:
     for name, value in values.items():
         setattr(obj, name, value)
-    obj._change_reason = reason
+    change_reason_set(obj, reason)
     obj.save()
 
 
@@ -87,7 +72,7 @@ def sync_connectors(
         changed |= sync_connector(evse, current, data, position=position, now=now, reason=reason)
     for gone in existing.values():
         # Connectors have no status to mark them removed; sessions keep their ids as text.
-        gone._change_reason = reason
+        change_reason_set(gone, reason)
         gone.delete()
         changed = True
     return changed
@@ -193,7 +178,7 @@ def bump_last_updated(obj: Location | EVSE, when: dt.datetime, reason: str) -> N
 
 def render(location: Location) -> Location:
     """Re-read the location with its children and store its OCPI JSON beside it."""
-    fresh = with_children(Location.objects.filter(pk=location.pk)).get()
+    fresh = location_with_children(Location.objects.filter(pk=location.pk)).get()
     fresh.ocpi_json = json.dumps(location_document(fresh), separators=(",", ":"))
     # ocpi_json is derived (and excluded from history): storing it is not a change of its own.
     fresh.skip_history_when_saving = True

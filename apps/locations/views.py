@@ -53,7 +53,7 @@ class CpoLocationListView(OcpiView):
 
     def get(self, request: Request) -> HttpResponse:
         page = page_request(request)
-        documents, total = selectors.sender_page(
+        documents, total = selectors.location_sender_page(
             connection_id=caller_of(request).connection_id, page=page, to_party=to_party(request)
         )
         headers = page_headers(request, page, total, returned=len(documents))
@@ -72,7 +72,7 @@ class CpoLocationObjectView(OcpiView):
         evse_uid: str | None = None,
         connector_id: str | None = None,
     ) -> HttpResponse | Response:
-        location = selectors.sender_location(
+        location = selectors.location_sender_object(
             connection_id=caller_of(request).connection_id,
             location_id=location_id,
             to_party=to_party(request),

@@ -42,7 +42,7 @@ from apps.tokens.models import Token
 from echargo.ocpi.routing import ci
 
 from .models import Location, PublishToken
-from .push import push_location_to
+from .push import location_push_to
 
 _PARTY_KEY = re.compile(r"^([A-Za-z]{2})\*([A-Za-z0-9]{3})$")
 _FIELDS = ("uid_key", "type", "visual_number", "issuer", "group_key")
@@ -234,7 +234,7 @@ def _grant(party: Party, location_ids: set[int]) -> None:
         [VisibleTo(location_id=pk, party_id=party.pk) for pk in sorted(new)],
         ignore_conflicts=True,
     )
-    push_location_to(party.connection, Location.objects.filter(pk__in=new).order_by("pk"))
+    location_push_to(party.connection, Location.objects.filter(pk__in=new).order_by("pk"))
 
 
 def _revoke_unless_allowed(party: Party, location_ids: set[int]) -> None:

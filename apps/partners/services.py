@@ -18,6 +18,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from apps.audit.services import audit_event_record
+from echargo.history import change_reason_of, change_reason_set
 from echargo.ocpi.client import OcpiClientError
 from echargo.ocpi.exceptions import (
     InvalidParameters,
@@ -87,7 +88,11 @@ def party_upsert_own(
     parties = []
     defaults = {"name": name, "website": website, "is_own": True, "connection": None}
     for role in roles:
-        key = {"country_code": ci(country_code), "party_id": ci(party_id), "role": role}
+        key: dict[str, Any] = {
+            "country_code": ci(country_code),
+            "party_id": ci(party_id),
+            "role": role,
+        }
         party = Party.objects.filter(**key).first()
         if party is None or any(getattr(party, f) != v for f, v in defaults.items()):
             party, _ = Party.objects.update_or_create(**key, defaults=defaults)
@@ -287,9 +292,32 @@ def _reopen(
     connection.status = PartnerConnection.Status.PENDING
     connection.versions_url = versions_url
     connection.outgoing_token_encrypted = token
-    connection._change_reason = reason
+    change_reason_set(connection, reason)
     connection.save()
     return connection
+
+
+def _credentials_store(
+    connection: PartnerConnection,
+    credentials: dict[str, Any],
+    endpoints: list[dict[str, str]],
+    reason: str,
+) -> str:
+    """Keep what a partner's credentials POST or PUT sent (its token, versions URL, endpoints
+    and parties) on the locked connection, and give it a new token C in place of all it held;
+    the new token C."""
+    _connected(
+        connection,
+        versions_url=credentials["url"],
+        endpoints=endpoints,
+        outgoing_token=credentials["token"],
+    )
+    change_reason_set(connection, reason)
+    connection.save()
+    _sync_parties(connection, credentials["roles"])
+    connection.tokens.all().delete()
+    _, token_c = _issue_token(connection, AccessToken.Kind.ACCESS)
+    return token_c
 
 
 def credentials_register_from_partner(
@@ -316,18 +344,10 @@ def credentials_register_from_partner(
         if connection.status != PartnerConnection.Status.PENDING:
             raise NotRegistered("Already registered.")
         _check_roles_available(connection, roles)
-        _connected(
-            connection,
-            versions_url=credentials["url"],
-            endpoints=endpoints,
-            outgoing_token=credentials["token"],
-        )
-        connection._change_reason = "Registered by the partner (credentials POST)"
-        connection.save()
-        _sync_parties(connection, credentials["roles"])
         # Token A dies at registration (OCPI 2.2.1 credentials, registration step 7).
-        connection.tokens.all().delete()
-        _, token_c = _issue_token(connection, AccessToken.Kind.ACCESS)
+        token_c = _credentials_store(
+            connection, credentials, endpoints, "Registered by the partner (credentials POST)"
+        )
         audit_event_record(
             connection_id=connection.pk,
             verb="connection.registered",
@@ -364,17 +384,9 @@ def credentials_update_from_partner(
     )
     with transaction.atomic():
         connection = PartnerConnection.objects.select_for_update().get(pk=connection.pk)
-        _connected(
-            connection,
-            versions_url=credentials["url"],
-            endpoints=endpoints,
-            outgoing_token=credentials["token"],
+        token_c = _credentials_store(
+            connection, credentials, endpoints, "Updated by the partner (credentials PUT)"
         )
-        connection._change_reason = "Updated by the partner (credentials PUT)"
-        connection.save()
-        _sync_parties(connection, credentials["roles"])
-        connection.tokens.all().delete()
-        _, token_c = _issue_token(connection, AccessToken.Kind.ACCESS)
         audit_event_record(
             connection_id=connection.pk,
             verb="connection.updated",
@@ -400,7 +412,7 @@ def _revoke(connection: PartnerConnection, *, reason: str) -> None:
     connection.tokens.all().delete()
     connection.outgoing_token_encrypted = ""
     connection.status = PartnerConnection.Status.UNREGISTERED
-    connection._change_reason = reason
+    change_reason_set(connection, reason)
     connection.save()
     audit_event_record(
         connection_id=connection.pk,
@@ -473,7 +485,7 @@ def connection_register(*, connection: PartnerConnection) -> None:
             endpoints=endpoints,
             outgoing_token=answer["token"],
         )
-        connection._change_reason = "Registered with the partner (our credentials POST)"
+        change_reason_set(connection, "Registered with the partner (our credentials POST)")
         connection.save()
         _sync_parties(connection, answer["roles"])
         audit_event_record(
@@ -511,7 +523,7 @@ def connection_update_with_partner(*, connection: PartnerConnection) -> None:
             endpoints=endpoints,
             outgoing_token=answer["token"],
         )
-        connection._change_reason = "Updated at the partner (our credentials PUT)"
+        change_reason_set(connection, "Updated at the partner (our credentials PUT)")
         connection.save()
         _sync_parties(connection, answer["roles"])
         connection.tokens.exclude(pk=new_row.pk).delete()
@@ -556,12 +568,12 @@ def connection_set_suspended(*, connection: PartnerConnection, suspended: bool) 
     connection.status = (
         PartnerConnection.Status.SUSPENDED if suspended else PartnerConnection.Status.CONNECTED
     )
-    connection._change_reason = "Suspended by staff" if suspended else "Resumed by staff"
+    change_reason_set(connection, "Suspended by staff" if suspended else "Resumed by staff")
     connection.save()
     audit_event_record(
         connection_id=connection.pk,
         verb="connection.suspended" if suspended else "connection.resumed",
-        message=connection._change_reason,
+        message=change_reason_of(connection),
     )
     if not suspended:
         # Pushes skip a suspended partner: what changed meanwhile reaches it this way.
@@ -604,7 +616,7 @@ def _check_roles_or_fail(
 
 def _fail(connection: PartnerConnection, error: str) -> None:
     connection.last_error = error[:2000]
-    connection._change_reason = "Handshake failed"
+    change_reason_set(connection, "Handshake failed")
     connection.save(update_fields=["last_error", "updated_at"])
     raise RegistrationFailed(error)
 

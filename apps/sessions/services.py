@@ -35,6 +35,7 @@ from apps.tariffs.pricing import (
 from apps.tariffs.selectors import tariff_of_owner
 from apps.tokens.models import Token
 from echargo.db.sql_rows import RowReader
+from echargo.history import change_reason_set, history_skip_next_save
 from echargo.ocpi.fields import format_ocpi_datetime
 
 from .models import AuthMethod, ChargingState, Session, SessionStatus
@@ -167,7 +168,7 @@ def session_start_from_charger(
     if note:
         _flag(session, note, at=now)
     _render(session)
-    session._change_reason = "Started at the charger"
+    change_reason_set(session, "Started at the charger")
     session.save()
     return session
 
@@ -221,12 +222,12 @@ def session_meter_values(*, session: Session, readings: list[MeterReading]) -> S
     _render(session)
     session.last_updated = timezone.now()
     if flagged:
-        session._change_reason = "Meter reading flagged"
+        change_reason_set(session, "Meter reading flagged")
         session.save()
         return session
     # Readings arrive every few seconds: history rows are kept for the events that change
     # what a session is (start, charging/parking, stop, flags), not for each reading.
-    session.skip_history_when_saving = True
+    history_skip_next_save(session)
     session.save(update_fields=READING_FIELDS)
     return session
 
@@ -355,7 +356,7 @@ def session_charging_state_set(*, session: Session, state: str, at: dt.datetime)
         _close_and_open(session, at, state)
     _render(session)
     session.last_updated = timezone.now()
-    session._change_reason = f"Now {ChargingState(state).label.lower()}"
+    change_reason_set(session, f"Now {ChargingState(state).label.lower()}")
     session.save()
     return session
 
@@ -381,7 +382,7 @@ def session_stop_from_charger(
                 f"Another stop at {format_ocpi_datetime(stopped_at)} ({meter_stop_wh} Wh) "
                 "after the session had ended: ignored.",
             )
-            session._change_reason = "Second stop flagged"
+            change_reason_set(session, "Second stop flagged")
             session.save()
         return session
     for reading in sorted(readings or [], key=lambda r: r.timestamp):
@@ -400,7 +401,7 @@ def session_stop_from_charger(
         session.status = SessionStatus.COMPLETED
     _render(session)
     session.last_updated = now
-    session._change_reason = f"Stopped at the charger ({reason or 'no reason given'})"
+    change_reason_set(session, f"Stopped at the charger ({reason or 'no reason given'})")
     session.save()
     if session.status == SessionStatus.COMPLETED:
         session_completed.send(sender=Session, session=session)
@@ -413,6 +414,6 @@ def session_flag(*, session: Session, note: str) -> Session:
     session = _locked(session)
     _flag(session, note)
     session.last_updated = timezone.now()
-    session._change_reason = "Flagged"
+    change_reason_set(session, "Flagged")
     session.save()
     return session

@@ -41,13 +41,13 @@ AC = _tariff(
 DC_PARKING = {"type": "PARKING_TIME", "price": Decimal("90.00"), "vat": VAT, "step_size": 60}
 DC_LAUNCH = _tariff(
     "TR-DC-FAST",
-    "DC hızlı şarj: 10,90 TL/kWh, şarj bitince park 90 TL/saat (KDV hariç)",  # noqa: RUF001 (Turkish dotless i)
+    "DC hızlı şarj: 10,90 TL/kWh, şarj bitince park 90 TL/saat (KDV hariç)",
     "DC fast charging: TRY 10.90 per kWh, parking after charging TRY 90 per hour excl. VAT",
     [_energy("10.90"), DC_PARKING],
 )
 DC = _tariff(
     "TR-DC-FAST",
-    "DC hızlı şarj: 11,90 TL/kWh, şarj bitince park 90 TL/saat (KDV hariç)",  # noqa: RUF001 (Turkish dotless i)
+    "DC hızlı şarj: 11,90 TL/kWh, şarj bitince park 90 TL/saat (KDV hariç)",
     "DC fast charging: TRY 11.90 per kWh, parking after charging TRY 90 per hour excl. VAT",
     [_energy("11.90"), DC_PARKING],
 )

@@ -2,7 +2,7 @@
 eMSP partner's initial sync, and one tariff's current document.
 
 Every eMSP partner with a tariffs Receiver takes every tariff of our CPO parties (the push rule
-of `services._push`), so the set is the same for each.
+of `push.tariff_push`), so the set is the same for each.
 """
 
 from __future__ import annotations
@@ -15,14 +15,14 @@ from echargo.ocpi.wire import ocpi_loads
 
 from . import selectors
 from .models import Tariff
-from .services import _object_path as receiver_path
+from .push import tariff_receiver_path
 
 
 def _document(tariff: Tariff) -> Document:
     owner = tariff.owner
     return Document(
         object_key=tariff.object_key,
-        path=receiver_path(owner.country_code, owner.party_id, tariff.tariff_id),
+        path=tariff_receiver_path(owner.country_code, owner.party_id, tariff.tariff_id),
         body=ocpi_loads(tariff.ocpi_json),
     )
 

@@ -15,7 +15,6 @@ import datetime as dt
 import re
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import quote
 
 from django.db import transaction
 from django.utils import timezone
@@ -23,8 +22,8 @@ from rest_framework.exceptions import ValidationError
 
 from apps.audit.services import audit_event_record
 from apps.partners.models import PartnerConnection, Party, Role
-from apps.partners.outbox import outbox_enqueue
 from apps.partners.pull import retire_reason, unlisted_pks
+from echargo.history import change_reason_set
 from echargo.ocpi.fields import format_ocpi_datetime
 from echargo.ocpi.receiver import Outcome, Write, first_write_race_safe, is_stale
 from echargo.ocpi.routing import ci
@@ -32,9 +31,9 @@ from echargo.ocpi.wire import ocpi_dumps, ocpi_loads
 
 from . import selectors
 from .models import PriceComponent, Tariff, TariffElement, TariffRestrictions
+from .push import MODULE, tariff_push
 from .wire import TariffSerializer, tariff_document
 
-MODULE = "tariffs"
 # Our own ids travel in partners' URL paths: keep them to URL-unreserved characters (RFC 3986),
 # which every router takes as they are.
 OWN_TARIFF_ID = re.compile(r"^[A-Za-z0-9._~-]{1,36}$")
@@ -72,11 +71,11 @@ def _restrictions_row(element: TariffElement, r: Mapping[str, Any]) -> TariffRes
 def _replace_elements(tariff: Tariff, elements: list[dict[str, Any]], reason: str) -> None:
     # Row by row, not bulk: simple-history records through save/delete signals only.
     for element in TariffElement.objects.filter(tariff=tariff):
-        element._change_reason = reason
+        change_reason_set(element, reason)
         element.delete()
     for position, element_doc in enumerate(elements):
         element = TariffElement(tariff=tariff, position=position)
-        element._change_reason = reason
+        change_reason_set(element, reason)
         element.save()
         for index, c in enumerate(element_doc["price_components"]):
             component = PriceComponent(
@@ -87,11 +86,11 @@ def _replace_elements(tariff: Tariff, elements: list[dict[str, Any]], reason: st
                 vat=c.get("vat"),
                 step_size=c["step_size"],
             )
-            component._change_reason = reason
+            change_reason_set(component, reason)
             component.save()
         if "restrictions" in element_doc:
             restrictions = _restrictions_row(element, element_doc["restrictions"])
-            restrictions._change_reason = reason
+            change_reason_set(restrictions, reason)
             restrictions.save()
 
 
@@ -116,7 +115,7 @@ def _write(
     tariff.energy_mix = document.get("energy_mix")
     tariff.last_updated = data["last_updated"]
     tariff.ocpi_json = ocpi_dumps(document)
-    tariff._change_reason = reason
+    change_reason_set(tariff, reason)
     tariff.save()
     # Element rows are rewritten only when the elements changed, so their history shows real
     # changes, not every re-send of the same tariff.
@@ -143,25 +142,6 @@ def _own_cpo(owner: Party | None) -> Party:
     if not (owner.is_own and owner.role == Role.CPO):
         raise ValidationError(f"{owner} is not a CPO party we host; its tariffs are not ours.")
     return owner
-
-
-def _object_path(country_code: str, party_id: str, tariff_id: str) -> str:
-    return f"{quote(country_code, safe='')}/{quote(party_id, safe='')}/{quote(tariff_id, safe='')}"
-
-
-def _push(tariff: Tariff, *, method: str, body: dict[str, Any] | None) -> list[PartnerConnection]:
-    owner = tariff.owner
-    connections = selectors.tariff_push_connections()
-    for connection in connections:
-        outbox_enqueue(
-            connection=connection,
-            module=MODULE,
-            object_key=tariff.object_key,
-            method=method,
-            path=_object_path(owner.country_code, owner.party_id, tariff.tariff_id),
-            body=body,
-        )
-    return connections
 
 
 def _now_ms() -> Any:
@@ -225,7 +205,7 @@ def tariff_upsert_own(
     if existing is not None and _same_content(existing, document):
         return Write(Outcome.REPLACED, existing, changed=False)
     tariff = _write(existing, owner=owner, document=document, data=validated, reason=reason)
-    partners = _push(tariff, method="PUT", body=document)
+    partners = tariff_push(tariff, method="PUT", body=document)
     audit_event_record(
         verb="tariff.published",
         object_type=MODULE,
@@ -245,8 +225,8 @@ def tariff_delete_own(*, tariff: Tariff, reason: str = "Deleted by staff") -> No
     """
     _own_cpo(tariff.owner)
     key = tariff.object_key
-    partners = _push(tariff, method="DELETE", body=None)
-    tariff._change_reason = reason
+    partners = tariff_push(tariff, method="DELETE", body=None)
+    change_reason_set(tariff, reason)
     tariff.delete()
     audit_event_record(
         verb="tariff.deleted",
@@ -297,7 +277,7 @@ def tariff_delete_from_partner(
     tariff = selectors.tariff_of_owner(owner=owner, tariff_id=tariff_id)
     if tariff is None:
         return False
-    tariff._change_reason = reason
+    change_reason_set(tariff, reason)
     tariff.delete()
     return True
 

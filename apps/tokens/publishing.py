@@ -2,7 +2,7 @@
 for a CPO partner's initial sync, and one token's current document for a PATCH it lacked.
 
 Every CPO partner with a tokens Receiver takes every token of our eMSP parties (the push rule
-of `services._push`), so the set is the same for each.
+of `push.token_push`), so the set is the same for each.
 """
 
 from __future__ import annotations
@@ -12,13 +12,13 @@ from apps.partners.publishing import Document, owner_and_rest
 
 from . import selectors
 from .models import Token
-from .services import receiver_path
+from .push import token_receiver_path
 from .wire import token_to_ocpi
 
 
 def _document(token: Token) -> Document:
     return Document(
-        object_key=token.object_key, path=receiver_path(token), body=token_to_ocpi(token)
+        object_key=token.object_key, path=token_receiver_path(token), body=token_to_ocpi(token)
     )
 
 

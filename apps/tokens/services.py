@@ -13,7 +13,6 @@ import datetime as dt
 import secrets
 import time
 from typing import Any
-from urllib.parse import quote
 
 from django.db import transaction
 from django.utils import timezone
@@ -21,9 +20,9 @@ from rest_framework.exceptions import ValidationError
 
 from apps.audit.services import audit_event_record, audit_row_append
 from apps.partners.models import PartnerConnection, Party, Role
-from apps.partners.outbox import outbox_enqueue
 from apps.partners.pull import retire_reason, unlisted_pks
 from apps.partners.selectors import connection_party_or_unknown
+from echargo.history import change_reason_set
 from echargo.ocpi.exceptions import OcpiError, UnknownObject
 from echargo.ocpi.fields import format_ocpi_datetime
 from echargo.ocpi.receiver import Outcome, Write, first_write_race_safe, is_stale
@@ -32,6 +31,7 @@ from echargo.ocpi.status import OcpiStatus
 
 from . import selectors
 from .models import AllowedType, AuthorizationDecision, Token, TokenType, WhitelistType
+from .push import token_push
 from .signals import partner_token_stored
 from .wire import TokenSerializer, authorization_info, token_to_ocpi
 
@@ -72,27 +72,6 @@ def _apply(token: Token, data: dict[str, Any], *, replace: bool) -> None:
 # --- eMSP side: our drivers' tokens ---------------------------------------------------------------
 
 
-def receiver_path(token: Token) -> str:
-    """The token's URL tail at a CPO's tokens Receiver (the type rides in the query)."""
-    path = f"{quote(token.country_code)}/{quote(token.party_id)}/{quote(token.uid, safe='')}"
-    return path + f"?type={token.type}"
-
-
-def _push(token: Token, *, method: str, body: dict[str, Any]) -> int:
-    path = receiver_path(token)
-    connections = selectors.cpo_partners_taking_tokens()
-    for connection in connections:
-        outbox_enqueue(
-            connection=connection,
-            module="tokens",
-            object_key=token.object_key,
-            method=method,
-            path=path,
-            body=body,
-        )
-    return len(connections)
-
-
 @transaction.atomic
 def token_issue_own(
     *,
@@ -130,9 +109,9 @@ def token_issue_own(
         replace=True,
     )
     _validate(token)
-    token._change_reason = "Issued by staff"
+    change_reason_set(token, "Issued by staff")
     token.save()
-    partners = _push(token, method="PUT", body=token_to_ocpi(token))
+    partners = token_push(token, method="PUT", body=token_to_ocpi(token))
     audit_event_record(
         verb="token.issued",
         object_type="token",
@@ -158,13 +137,13 @@ def token_update_own(
     token.last_updated = timezone.now()
     _apply(token, changed, replace=False)
     _validate(token)
-    token._change_reason = reason
+    change_reason_set(token, reason)
     token.save()
     if set(changed) <= {"valid", "whitelist"}:
         body = {**changed, "last_updated": format_ocpi_datetime(token.last_updated)}
-        partners = _push(token, method="PATCH", body=body)
+        partners = token_push(token, method="PATCH", body=body)
     else:
-        partners = _push(token, method="PUT", body=token_to_ocpi(token))
+        partners = token_push(token, method="PUT", body=token_to_ocpi(token))
     verb = "token.blocked" if changed.get("valid") is False else "token.changed"
     audit_event_record(
         verb=verb,
@@ -265,7 +244,7 @@ def token_put_from_partner(*, owner: Party, data: dict[str, Any], reason: str) -
         token = Token(owner=owner, uid=data["uid"], type=data["type"])
     token.uid = data["uid"]
     _apply(token, data, replace=True)
-    token._change_reason = reason
+    change_reason_set(token, reason)
     token.save()
     partner_token_stored.send(sender=Token, token=token, before=before)
     return Write(outcome, token)
@@ -288,7 +267,7 @@ def token_patch_from_partner(
         {k: v for k, v in data.items() if k in (*MUTABLE_FIELDS, "last_updated")},
         replace=False,
     )
-    token._change_reason = reason
+    change_reason_set(token, reason)
     token.save()
     partner_token_stored.send(sender=Token, token=token, before=before)
     return Write(Outcome.UPDATED, token)
@@ -340,7 +319,7 @@ def token_retire_unlisted(
     for token in tokens.filter(pk__in=unlisted).order_by("pk"):
         before = copy.copy(token)
         token.valid = False
-        token._change_reason = reason
+        change_reason_set(token, reason)
         token.save()
         partner_token_stored.send(sender=Token, token=token, before=before)
     return len(unlisted)

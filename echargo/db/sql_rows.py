@@ -10,14 +10,16 @@ text and JSON as strings; PostgreSQL needs almost none).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from django.db import connections
 from django.db.models import Field, Model
 from django.db.models.expressions import Col
 
+M = TypeVar("M", bound=Model)
 
-class RowReader:
+
+class RowReader(Generic[M]):
     """Reads instances of `model` from the columns of `fields` (model field order, any subset:
     the rest load on first access, as with `.only()`).
 
@@ -26,7 +28,7 @@ class RowReader:
     """
 
     def __init__(
-        self, model: type[Model], fields: Iterable[Field] | None = None, using: str = "default"
+        self, model: type[M], fields: Iterable[Field] | None = None, using: str = "default"
     ) -> None:
         self.model = model
         self.fields = tuple(model._meta.concrete_fields if fields is None else fields)
@@ -50,7 +52,7 @@ class RowReader:
         # Only model metadata goes into it: values stay bound parameters of the query.
         return ", ".join(f'{alias}."{f.column}"' for f in self.fields)
 
-    def instance(self, values: Sequence[Any]) -> Model:
+    def instance(self, values: Sequence[Any]) -> M:
         """The instance whose field values are `values`, exactly `width` of them."""
         if len(values) != self.width:
             raise ValueError(f"{self.width} fields but {len(values)} values")
@@ -64,7 +66,7 @@ class RowReader:
         return self.model.from_db(self.using, self._attnames, converted)
 
 
-def instances_from_row(readers: Sequence[RowReader], row: Sequence[Any]) -> list[Model]:
+def instances_from_row(readers: Sequence[RowReader[Any]], row: Sequence[Any]) -> list[Any]:
     """One instance per reader from a row that holds their columns side by side (a JOIN)."""
     instances, start = [], 0
     for reader in readers:

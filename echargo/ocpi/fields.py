@@ -81,7 +81,9 @@ class CiStringField(serializers.CharField):
 
     def __init__(self, max_length: int, **kwargs: Any) -> None:
         kwargs.setdefault("trim_whitespace", False)
-        super().__init__(max_length=max_length, **kwargs)
+        if max_length is not None:
+            kwargs["max_length"] = max_length
+        super().__init__(**kwargs)
 
     def to_internal_value(self, data: Any) -> str:
         value = super().to_internal_value(data)
@@ -97,7 +99,9 @@ class OcpiStringField(serializers.CharField):
 
     def __init__(self, max_length: int | None = None, **kwargs: Any) -> None:
         kwargs.setdefault("trim_whitespace", False)
-        super().__init__(max_length=max_length, **kwargs)
+        if max_length is not None:
+            kwargs["max_length"] = max_length
+        super().__init__(**kwargs)
 
     def to_internal_value(self, data: Any) -> str:
         value = super().to_internal_value(data)

@@ -6,7 +6,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
@@ -38,15 +38,24 @@ def envelope_response(status_code: OcpiStatus, message: str, http_status: int) -
     return JsonResponse(envelope(status_code=status_code, message=message), status=http_status)
 
 
+class OcpiHttpRequest(HttpRequest):
+    """What the middleware adds to a request under /ocpi/ (for typing: requests are cast)."""
+
+    ocpi_request_id: str
+    ocpi_correlation_id: str
+    ocpi_module: str
+
+
 class OcpiExchangeMiddleware:
     """Wraps OCPI requests: ids in and out, errors as envelopes, every exchange reported."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        if not is_ocpi_path(request.path_info):
-            return self.get_response(request)
+    def __call__(self, http_request: HttpRequest) -> HttpResponse:
+        if not is_ocpi_path(http_request.path_info):
+            return self.get_response(http_request)
+        request = cast(OcpiHttpRequest, http_request)
 
         started_at = timezone.now()
         start = time.perf_counter()
@@ -71,12 +80,16 @@ class OcpiExchangeMiddleware:
         )
         # Written when the server closes the response, after the bytes went out: the partner
         # (a charger waiting on an authorization) does not wait for the log insert.
-        response._resource_closers.append(lambda: report_exchange(exchange))
+        response._resource_closers.append(  # type: ignore[attr-defined]
+            lambda: report_exchange(exchange)
+        )
         return response
 
-    def process_view(self, request: HttpRequest, view_func: Any, *args: Any) -> None:
+    def process_view(self, http_request: HttpRequest, view_func: Any, *args: Any) -> None:
         view_class = getattr(view_func, "cls", None) or getattr(view_func, "view_class", None)
-        request.ocpi_module = getattr(view_class, "ocpi_module", "") or ""
+        cast(OcpiHttpRequest, http_request).ocpi_module = (
+            getattr(view_class, "ocpi_module", "") or ""
+        )
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if not is_ocpi_path(request.path_info):
@@ -98,7 +111,7 @@ class OcpiExchangeMiddleware:
         return envelope_response(code, message, response.status_code)
 
     @staticmethod
-    def _set_headers(request: HttpRequest, response: HttpResponse) -> None:
+    def _set_headers(request: OcpiHttpRequest, response: HttpResponse) -> None:
         if not response.streaming and not response.has_header("Content-Length"):
             # Django's CommonMiddleware, which sets it, runs for staff pages only: without it
             # the server sends OCPI answers chunked, which costs partners and us more per call.
@@ -119,7 +132,7 @@ class OcpiExchangeMiddleware:
 
     @staticmethod
     def _exchange(
-        request: HttpRequest,
+        request: OcpiHttpRequest,
         response: HttpResponse,
         request_body: bytes,
         started_at: Any,

@@ -36,7 +36,7 @@ MAX_BIGINT = 2**63 - 1
 
 def _int_param(request: Request, name: str, default: int) -> int:
     raw = request.query_params.get(name)
-    if raw in (None, ""):
+    if not raw:
         return default
     try:
         value = int(raw)
@@ -49,7 +49,7 @@ def _int_param(request: Request, name: str, default: int) -> int:
 
 def _date_param(request: Request, name: str) -> dt.datetime | None:
     raw = request.query_params.get(name)
-    if raw in (None, ""):
+    if not raw:
         return None
     try:
         return parse_ocpi_datetime(raw)

@@ -67,7 +67,7 @@ from rest_framework.response import Response
 
 from .exceptions import InvalidParameters
 from .response import ocpi_response
-from .routing import require_caller_party
+from .routing import caller_of, require_caller_party
 
 T = TypeVar("T")
 P = ParamSpec("P")
@@ -142,7 +142,7 @@ def owner_of_url(request: Request, country_code: str, party_id: str, *, role: st
     comes from the authenticated caller (apps.partners plugs it in).
     """
     require_caller_party(request, country_code, party_id)
-    return request.user.party_in_role(country_code, party_id, role)
+    return caller_of(request).party_in_role(country_code, party_id, role)
 
 
 def _is_unique_violation(exc: IntegrityError) -> bool:

@@ -7,7 +7,7 @@ party_id)`. CiString identifiers compare case-insensitively, so every key is nor
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from rest_framework.request import Request
 
@@ -21,6 +21,12 @@ class OcpiCaller(Protocol):
     def represents(self, country_code: str, party_id: str) -> bool: ...
 
     def party_in_role(self, country_code: str, party_id: str, role: str) -> Any: ...
+
+
+def caller_of(request: Request) -> OcpiCaller:
+    """The authenticated partner connection of an OCPI request (DRF's `request.user`: the
+    authentication class in apps.partners puts the caller there, never a Django user)."""
+    return cast(OcpiCaller, request.user)
 
 
 def ci(value: str) -> str:
@@ -39,7 +45,7 @@ class ForeignParty(OcpiError):
 
 def require_caller_party(request: Request, country_code: str, party_id: str) -> None:
     """Refuse (as unknown, HTTP 404) a URL party that the calling connection does not represent."""
-    caller: OcpiCaller = request.user
+    caller = caller_of(request)
     if not caller.represents(country_code, party_id):
         raise UnknownObject(f"Unknown party {country_code}*{party_id} for this connection.")
 
@@ -58,7 +64,7 @@ def check_from_headers(request: Request) -> None:
         return
     if not (country and party):
         raise InvalidParameters("OCPI-from-country-code and OCPI-from-party-id come as a pair.")
-    caller: OcpiCaller = request.user
+    caller = caller_of(request)
     if not caller.represents(country, party):
         raise ForeignParty()
 

@@ -85,7 +85,9 @@ class DisplayTextSerializer(OcpiObjectSerializer):
 
 
 class EnergySourceSerializer(OcpiObjectSerializer):
-    source = serializers.ChoiceField(choices=EnergySourceCategory.choices)
+    # The OCPI field is called `source`, like DRF's Field.source: the serializer's metaclass
+    # takes declared fields out of the class, so only the type checker sees a clash.
+    source = serializers.ChoiceField(choices=EnergySourceCategory.choices)  # type: ignore[assignment]
     percentage = OcpiNumberField(min_value=Decimal(0), max_value=Decimal(100))
 
 

@@ -52,18 +52,25 @@ def web_server(**env: str) -> Iterator[str]:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
+        # The socket listens before the application has loaded: on a loaded machine (CI beside
+        # other work) the first answer can take seconds, so a read timeout is waited out too.
+        deadline = time.monotonic() + 90
         while True:
             try:
-                requests.get(f"{url}/ocpi/versions", timeout=2)
+                requests.get(f"{url}/ocpi/versions", timeout=10)
                 break
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):
                 assert time.monotonic() < deadline, "the web server did not start"
                 time.sleep(0.2)
         yield url
     finally:
         server.send_signal(signal.SIGTERM)
-        server.wait(timeout=30)
+        try:
+            server.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+            raise
 
 
 @on_postgresql

@@ -173,7 +173,7 @@ def test_to_party_headers_narrow_the_list_to_that_cpo_of_ours(client, cpo):
 def test_list_costs_two_queries_whatever_the_page_size(cpo, bosphorus, twelve):
     for limit in (1, 12):
         with CaptureQueriesContext(db_connection) as queries:
-            documents, total = selectors.sender_page(
+            documents, total = selectors.location_sender_page(
                 connection_id=bosphorus.pk,
                 page=PageRequest(offset=0, limit=limit, date_from=None, date_to=None),
             )
@@ -207,8 +207,8 @@ def test_sender_page_sql_serves_exactly_the_sender_queryset(
     location_put_from_partner(owner=hub.parties.get(party_id="HBA"), data=partner)
     page = PageRequest(offset=offset, limit=limit, date_from=date_from, date_to=date_to)
     for caller in (bosphorus, anatolia_receives):
-        queryset = selectors.sender_locations(connection_id=caller.pk, to_party=to_party)
-        assert selectors.sender_page(
+        queryset = selectors.location_sender_list(connection_id=caller.pk, to_party=to_party)
+        assert selectors.location_sender_page(
             connection_id=caller.pk, page=page, to_party=to_party
         ) == selectors.location_page(queryset, page)
 
@@ -233,8 +233,8 @@ def test_sender_needs_a_registered_token(api, twelve):
 
 def test_stored_document_matches_rendering_of_rows(cpo):
     location = own_location(cpo, id="DOC")
-    from apps.locations.store import with_children
+    from apps.locations.selectors import location_with_children
     from apps.locations.wire import location_document
 
-    fresh = with_children(Location.objects.filter(pk=location.pk)).get()
+    fresh = location_with_children(Location.objects.filter(pk=location.pk)).get()
     assert json.loads(location.ocpi_json) == json.loads(json.dumps(location_document(fresh)))
