@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,6 +38,7 @@ from apps.sessions.services import CdrTokenInfo
 from apps.tokens.models import AllowedType
 from apps.tokens.selectors import token_of_partner
 from apps.tokens.station_authorization import token_authorize_at_station
+from echargo.history import change_reason_set
 from echargo.ocpi.receiver import first_write_race_safe
 from echargo.ocpi.routing import ci
 from echargo.ocpi.status import OcpiStatus
@@ -144,7 +146,9 @@ def _mappings(location: Location, evse_uid: str | None, connector_id: str | None
     return found
 
 
-def _record(caller: Caller, command: str, emsp: Party, cpo: Party, data: dict, **kw: Any):
+def _record(
+    caller: Caller, command: str, emsp: Party, cpo: Party | None, data: dict, **kw: Any
+) -> ReceivedCommand:
     row = ReceivedCommand(
         command=command,
         connection=caller.connection,
@@ -154,7 +158,7 @@ def _record(caller: Caller, command: str, emsp: Party, cpo: Party, data: dict, *
         response=CommandResponseType.ACCEPTED,
         **kw,
     )
-    row._change_reason = f"Received from {caller.connection}"
+    change_reason_set(row, f"Received from {caller.connection}")
     row.save()
     return row
 
@@ -314,7 +318,7 @@ def _reservation_write(
     reservation.authorization_reference = data.get("authorization_reference") or ""
     reservation.response_url = data["response_url"]
     reservation.status = ReservationStatus.PENDING
-    reservation._change_reason = f"RESERVE_NOW from {caller.connection}"
+    change_reason_set(reservation, f"RESERVE_NOW from {caller.connection}")
     reservation.save()
     row = _record(
         caller,
@@ -359,6 +363,8 @@ def _cancel_reservation(caller: Caller, data: dict[str, Any]) -> Answer:
         )
         if reservation is None:
             cpo = Party.objects.filter(is_own=True, role=Role.CPO).order_by("pk").first()
+            if cpo is None:
+                raise _refuse("We are no CPO here.")
             row = _record(caller, CommandType.CANCEL_RESERVATION, caller.emsps[0], cpo, data)
             _result_queue(row, CommandResultType.UNKNOWN_RESERVATION, "Unknown reservation.")
             return Answer(CommandResponseType.ACCEPTED)
@@ -379,7 +385,7 @@ def _cancel_reservation(caller: Caller, data: dict[str, Any]) -> Answer:
     return Answer(CommandResponseType.ACCEPTED)
 
 
-HANDLERS = {
+HANDLERS: dict[str, Callable[[Caller, dict[str, Any]], Answer]] = {
     CommandType.START_SESSION: _start_session,
     CommandType.STOP_SESSION: _stop_session,
     CommandType.UNLOCK_CONNECTOR: _unlock_connector,
@@ -432,7 +438,7 @@ def _result_queue(row: ReceivedCommand, result: str, message: str) -> None:
     """Record the result and queue its POST to the eMSP's response_url (in this transaction)."""
     row.result, row.result_message = result, message[:255]
     row.result_queued_at = timezone.now()
-    row._change_reason = f"Result {result}"
+    change_reason_set(row, f"Result {result}")
     row.save()
     body: dict[str, Any] = {"result": result}
     if message:
@@ -466,7 +472,7 @@ def _reservation_follow(row: ReceivedCommand, result: str) -> None:
         reservation.status = ReservationStatus.CANCELED
     else:
         return
-    reservation._change_reason = f"{row.command}: {result}"
+    change_reason_set(reservation, f"{row.command}: {result}")
     reservation.save()
 
 
@@ -479,7 +485,7 @@ def received_command_settle(*, charger_command_id: int) -> ReceivedCommand | Non
             .filter(charger_command_id=charger_command_id, result_queued_at__isnull=True)
             .first()
         )
-        if row is None or not row.charger_command.is_final:
+        if row is None or row.charger_command is None or not row.charger_command.is_final:
             return None
         result, message = _result_of(row, row.charger_command)
         _reservation_follow(row, result)
@@ -544,6 +550,6 @@ def received_commands_sweep() -> int:
             expiry_date__lt=timezone.now(),
         ):
             reservation.status = ReservationStatus.EXPIRED
-            reservation._change_reason = "Expired"
+            change_reason_set(reservation, "Expired")
             reservation.save()
     return settled

@@ -37,6 +37,7 @@ from apps.partners.clients import NoTokenToCallWith, partner_client
 from apps.partners.models import PartnerConnection, Party, Role
 from apps.sessions.models import Session, SessionStatus
 from apps.tokens.models import Token
+from echargo.history import change_reason_set
 from echargo.ocpi.client import OcpiClientError
 from echargo.ocpi.exceptions import InvalidParameters, UnknownObject
 from echargo.ocpi.fields import format_ocpi_datetime
@@ -95,16 +96,16 @@ def _command_create(*, command: str, cpo: Party, requested_by: str, **fields: An
         requested_by=requested_by[:150],
         **fields,
     )
-    row._change_reason = f"Requested by {requested_by or 'system'}"
+    change_reason_set(row, f"Requested by {requested_by or 'system'}")
     row.save()
     return row, response_url
 
 
 def _body(row: Command, response_url: str) -> dict[str, Any]:
     body: dict[str, Any] = {"response_url": response_url}
-    if row.command in (CommandType.START_SESSION, CommandType.RESERVE_NOW):
+    if row.token is not None:  # START_SESSION, RESERVE_NOW
         body["token"] = token_object(row.token)
-    if row.command == CommandType.RESERVE_NOW:
+    if row.expiry_date is not None:  # RESERVE_NOW
         body["expiry_date"] = format_ocpi_datetime(row.expiry_date)
         body["reservation_id"] = row.reservation_id
     if row.command == CommandType.CANCEL_RESERVATION:
@@ -126,7 +127,7 @@ def _finish(row: Command, state: str, reason: str, **values: Any) -> None:
         setattr(row, name, value)
     if row.is_final:
         row.finished_at = now
-    row._change_reason = reason
+    change_reason_set(row, reason)
     row.save()
 
 
@@ -144,12 +145,14 @@ def _deliver(row: Command, response_url: str) -> Command:
     if our is not None:
         options["from_party"] = (our.country_code, our.party_id)
     Command.objects.filter(pk=row.pk).update(sent_at=timezone.now())
-    error, answer = "", None
+    error, data = "", {}
     try:
         with partner_client(connection, **options) as client:
             result = client.request("POST", url, body=_body(row, response_url), module="commands")
         answer = CommandResponseSerializer(data=result.data)
-        if not answer.is_valid():
+        if answer.is_valid():
+            data = answer.validated_data
+        else:
             error = f"The CPO's CommandResponse is not valid: {answer.errors}"
     except (OcpiClientError, NoTokenToCallWith) as exc:
         error = f"Not sent: {exc}"
@@ -160,7 +163,6 @@ def _deliver(row: Command, response_url: str) -> Command:
             if not row.is_final:
                 _finish(row, CommandState.UNREACHABLE, "Not sent", error=error[:512])
             return row
-        data = answer.validated_data
         response = {
             "response": data["result"],
             "response_timeout": data["timeout"],
@@ -171,7 +173,7 @@ def _deliver(row: Command, response_url: str) -> Command:
             # The result overtook the answer (the charger was quicker than the CPO's reply).
             for name, value in response.items():
                 setattr(row, name, value)
-            row._change_reason = "CommandResponse after the result"
+            change_reason_set(row, "CommandResponse after the result")
             row.save()
         elif data["result"] == CommandResponseType.ACCEPTED:
             due = now + dt.timedelta(seconds=data["timeout"] + settings.COMMANDS_RESULT_GRACE)
