@@ -33,6 +33,14 @@ def fields(out: str) -> dict[str, str]:
     return dict(re.findall(r"(\w+)=(\S*)", out))
 
 
+def start_from_b(peer, uid: str, location_id: str, evse_uid: str = "J-E1") -> dict[str, str]:
+    """B's staff start a session for B's driver at our EVSE (`manage.py ocpi_command`)."""
+    out = peer.manage(
+        "ocpi_command", "start", "--token", uid, "--location", location_id, "--evse", evse_uid
+    )
+    return fields(out)
+
+
 @pytest.fixture
 def journey(connected_peer, peer, cpo, settings):
     """Our station and charger, created once connected so their documents reach B by push;
@@ -97,18 +105,7 @@ def test_bs_driver_starts_a_session_at_our_station_by_remote_start_session(
 
 def test_a_command_to_our_offline_charger_ends_failed_at_b(journey, connected_peer, peer):
     location, _charger, uid = journey
-    sent = fields(
-        peer.manage(
-            "ocpi_command",
-            "start",
-            "--token",
-            uid,
-            "--location",
-            location.location_id,
-            "--evse",
-            "J-E1",
-        )
-    )
+    sent = start_from_b(peer, uid, location.location_id)
     assert sent["response"] == "ACCEPTED"
     outbox_deliver(connection_id=connected_peer.pk)
     shown = fields(peer.manage("ocpi_command", "show", "--command", sent["command"]))
@@ -123,3 +120,31 @@ def test_a_start_at_an_unknown_evse_is_refused_at_b(journey, peer):
     )  # fmt: skip
     assert result.returncode != 0
     assert "No such partner EVSE" in result.stderr
+
+
+def test_a_start_at_an_evse_no_charger_serves_is_refused_by_us(journey, peer):
+    location, charger, uid = journey
+    charger.connectors.all().delete()  # the EVSE stays published, no charger behind it
+    sent = start_from_b(peer, uid, location.location_id)
+    assert (sent["state"], sent["response"]) == ("refused", "REJECTED")
+
+
+EXPIRE_AT_B = """
+import datetime as dt
+from django.utils import timezone
+from apps.commands.models import Command
+from apps.commands.services import commands_expire
+# The CPO's timeout has passed (we do not wait minutes in a test).
+Command.objects.filter(pk={pk}).update(result_due_at=timezone.now() - dt.timedelta(seconds=1))
+print("expired", commands_expire())
+"""
+
+
+def test_a_result_that_never_reaches_b_ends_in_timeout_there(journey, peer):
+    location, _charger, uid = journey
+    sent = start_from_b(peer, uid, location.location_id)
+    assert sent["state"] == "waiting"
+    # Our result stays in our outbox (not delivered): B's sweep ends the command.
+    assert "expired 1" in peer.manage("shell", "-c", EXPIRE_AT_B.format(pk=sent["command"]))
+    shown = fields(peer.manage("ocpi_command", "show", "--command", sent["command"]))
+    assert (shown["state"], shown["result"]) == ("timed_out", "TIMEOUT")
