@@ -39,6 +39,7 @@ from echargo.history import change_reason_set, history_skip_next_save
 from echargo.ocpi.fields import format_ocpi_datetime
 
 from .models import AuthMethod, ChargingState, Session, SessionStatus
+from .push import session_push
 from .signals import session_completed
 
 WH_PER_KWH = Decimal(1000)
@@ -170,6 +171,7 @@ def session_start_from_charger(
     _render(session)
     change_reason_set(session, "Started at the charger")
     session.save()
+    session_push(session, whole=True)
     return session
 
 
@@ -224,11 +226,12 @@ def session_meter_values(*, session: Session, readings: list[MeterReading]) -> S
     if flagged:
         change_reason_set(session, "Meter reading flagged")
         session.save()
-        return session
-    # Readings arrive every few seconds: history rows are kept for the events that change
-    # what a session is (start, charging/parking, stop, flags), not for each reading.
-    history_skip_next_save(session)
-    session.save(update_fields=READING_FIELDS)
+    else:
+        # Readings arrive every few seconds: history rows are kept for the events that change
+        # what a session is (start, charging/parking, stop, flags), not for each reading.
+        history_skip_next_save(session)
+        session.save(update_fields=READING_FIELDS)
+    session_push(session, whole=False)
     return session
 
 
@@ -358,6 +361,7 @@ def session_charging_state_set(*, session: Session, state: str, at: dt.datetime)
     session.last_updated = timezone.now()
     change_reason_set(session, f"Now {ChargingState(state).label.lower()}")
     session.save()
+    session_push(session, whole=True)
     return session
 
 
@@ -403,6 +407,7 @@ def session_stop_from_charger(
     session.last_updated = now
     change_reason_set(session, f"Stopped at the charger ({reason or 'no reason given'})")
     session.save()
+    session_push(session, whole=True)
     if session.status == SessionStatus.COMPLETED:
         session_completed.send(sender=Session, session=session)
     return session

@@ -25,6 +25,7 @@ from echargo.ocpi.wire import (
     DisplayTextSerializer,
     EnergyMixSerializer,
     OcpiObjectSerializer,
+    PriceSerializer,
     UrlField,
     many,
     optional,
@@ -46,11 +47,6 @@ from .models import (
 INT32_MAX = 2**31 - 1
 # OCPI 2.2.1 mod_tariffs: a reservation element may only contain FLAT and TIME components.
 RESERVATION_DIMENSIONS = frozenset({TariffDimensionType.FLAT, TariffDimensionType.TIME})
-
-
-class PriceSerializer(OcpiObjectSerializer):
-    excl_vat = OcpiNumberField(min_value=0)
-    incl_vat = optional(OcpiNumberField, min_value=0)
 
 
 class PriceComponentSerializer(OcpiObjectSerializer):

@@ -84,6 +84,13 @@ class DisplayTextSerializer(OcpiObjectSerializer):
     text = OcpiStringField(512)
 
 
+class PriceSerializer(OcpiObjectSerializer):
+    """types.asciidoc Price: tariffs, sessions and CDRs carry it."""
+
+    excl_vat = OcpiNumberField(min_value=0)
+    incl_vat = optional(OcpiNumberField, min_value=0)
+
+
 class EnergySourceSerializer(OcpiObjectSerializer):
     # The OCPI field is called `source`, like DRF's Field.source: the serializer's metaclass
     # takes declared fields out of the class, so only the type checker sees a clash.

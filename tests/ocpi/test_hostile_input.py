@@ -24,6 +24,7 @@ from apps.commands.models import Command, ReceivedCommand, Reservation
 from apps.commands.services import uid_hash
 from apps.locations.models import EVSE, Connector, Location
 from apps.partners.models import AccessToken, PartnerConnection, Party
+from apps.sessions.models import Session
 from apps.tariffs.models import PriceComponent, Tariff, TariffElement
 from apps.tokens.models import Token
 from echargo.ocpi.receiver import STALE_MESSAGE
@@ -37,6 +38,30 @@ FUTURE = "9999-12-31T23:59:59Z"
 OLDER = "2025-01-01T00:00:00Z"
 # Not in the future, and newer than every factory's last_updated.
 RECENT = "2026-11-20T00:00:00Z"
+
+
+def _session(session_id: str) -> dict[str, Any]:
+    return {
+        "country_code": "DE",
+        "party_id": "HBA",
+        "id": session_id,
+        "start_date_time": "2026-11-01T10:00:00Z",
+        "kwh": 0,
+        "cdr_token": {
+            "country_code": "TR",
+            "party_id": "ECH",
+            "uid": "DRIVER-1",
+            "type": "RFID",
+            "contract_id": "TR-ECH-C0001",
+        },
+        "auth_method": "WHITELIST",
+        "location_id": "LOC-1",
+        "evse_uid": "E1",
+        "connector_id": "1",
+        "currency": "EUR",
+        "status": "ACTIVE",
+        "last_updated": "2026-11-01T10:00:00Z",
+    }
 
 
 def _token(uid: str) -> dict[str, Any]:
@@ -184,6 +209,25 @@ ROUTES = [
         enum=("token", "type"),
     ),
     Route(
+        "session",
+        "hub-token",
+        "/ocpi/emsp/2.2.1/sessions/DE/HBA/{id}",
+        ("GET", "PUT", "PATCH"),
+        body=_session,
+        patch={"kwh": 3, "last_updated": RECENT},
+        enum=("status",),
+        versioned=True,
+    ),
+    Route("session list", "hub-token", "/ocpi/cpo/2.2.1/sessions", ("GET",), paginated=True),
+    Route(
+        "charging preferences",
+        "hub-token",
+        "/ocpi/cpo/2.2.1/sessions/{id}/charging_preferences",
+        ("PUT",),
+        body=lambda i: {"profile_type": "FAST"},
+        enum=("profile_type",),
+    ),
+    Route(
         "command result",
         "hub-token",
         "/ocpi/emsp/2.2.1/commands/START_SESSION/{id}",
@@ -321,6 +365,7 @@ SNAPSHOT_MODELS = [
     ReceivedCommand,
     Reservation,
     ChargerCommand,
+    Session,
 ]
 
 
@@ -344,6 +389,9 @@ def held(api, hub, bosphorus, our_parties):
         assert hub_client.put(url, body, format="json").status_code == 201
     bos_client = api.as_token("bosphorus-token")
     assert bos_client.put(ROUTES[4].url(), _token(HELD), format="json").status_code == 201
+    session_url = next(r for r in ROUTES if r.name == "session").url()
+    answer = api.as_token("hub-token").put(session_url, _session(HELD), format="json")
+    assert answer.status_code == 201, answer.content
     cpo = next(p for p in our_parties if p.role == "CPO")
     own_location(cpo, id=HELD, evses=[EVSEData(uid="E1")])
     # A command we sent to the hub's CPO DE*HBA, waiting for its result at .../{HELD}.
