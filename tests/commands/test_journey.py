@@ -11,6 +11,7 @@ ends ACCEPTED. A command to our charger while it is offline ends FAILED at B.
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import uuid
 
@@ -18,8 +19,10 @@ import pytest
 from asgiref.sync import sync_to_async
 
 from apps.chargers.simulator import connected
+from apps.partners.clients import partner_client
 from apps.partners.outbox import outbox_deliver
 from apps.sessions.models import Session
+from apps.sessions.wire import session_document
 from apps.tokens.models import Token
 from tests.chargers.test_commands import connected_to
 from tests.factories.chargers import PASSWORD, own_charger
@@ -64,43 +67,82 @@ def journey(connected_peer, peer, cpo, settings):
     return location, charger, uid
 
 
-def test_bs_driver_starts_a_session_at_our_station_by_remote_start_session(
+def b_holds(connection, session: Session) -> dict:
+    """The session as B's sessions Receiver holds it (OCPI GET, real HTTP)."""
+    url = connection.endpoint_url("sessions", "RECEIVER")
+    with partner_client(connection) as client:
+        data = client.get(f"{url}/TR/ECH/{session.session_id}").data
+    return json.loads(json.dumps(data, default=float))
+
+
+def ours(session: Session) -> dict:
+    session.refresh_from_db()
+    return json.loads(json.dumps(session_document(session), default=float))
+
+
+WIRE_FACTS = ("status", "kwh", "charging_periods", "total_cost", "start_date_time")
+
+
+def test_bs_driver_charges_at_our_station_started_and_stopped_by_remote_commands(
     journey, connected_peer, peer, central_system
 ):
     location, charger, uid = journey
+    deliver = sync_to_async(outbox_deliver)
 
     async def scenario():
         async with connected(central_system.url, charger.charge_point_id, PASSWORD) as cp:
             await cp.boot()
             await connected_to(central_system, charger)
-            out = await asyncio.to_thread(
-                peer.manage,
-                "ocpi_command",
-                "start",
-                "--token",
-                uid,
-                "--location",
-                location.location_id,
-                "--evse",
-                "J-E1",
-            )
+            started = await asyncio.to_thread(start_from_b, peer, uid, location.location_id)
             for _ in range(200):
-                if await Session.objects.filter(token_uid=uid).aexists():
+                if cp.transactions and await Session.objects.filter(token_uid=uid).aexists():
                     break
                 await asyncio.sleep(0.05)
-            await sync_to_async(outbox_deliver)(connection_id=connected_peer.pk)
-            return fields(out), cp.received
+            session = await Session.objects.aget(token_uid=uid)
+            await deliver(connection_id=connected_peer.pk)
+            at_start = await sync_to_async(b_holds)(connected_peer, session)
 
-    sent, received = asyncio.run(scenario())
+            # The simulator charges: 7.5 kWh in three readings, each PATCHed to B.
+            transaction_id = next(iter(cp.transactions))
+            for _ in range(3):
+                cp.meter.energy_wh += 2500
+                await cp.meter_values(1, transaction_id, power_w=11000)
+                await deliver(connection_id=connected_peer.pk)
+            charging = await sync_to_async(b_holds)(connected_peer, session)
 
-    assert (sent["state"], sent["response"]) == ("waiting", "ACCEPTED")
+            # B stops it: STOP_SESSION -> RemoteStopTransaction -> StopTransaction.
+            stopped = await asyncio.to_thread(
+                lambda: fields(peer.manage("ocpi_command", "stop", "--session", session.session_id))
+            )
+            for _ in range(200):
+                if await Session.objects.filter(pk=session.pk, status="COMPLETED").aexists():
+                    break
+                await asyncio.sleep(0.05)
+            await deliver(connection_id=connected_peer.pk)
+            return started, stopped, session, at_start, charging, cp.received
+
+    started, stopped, session, at_start, charging, received = asyncio.run(scenario())
+
+    assert (started["state"], started["response"]) == ("waiting", "ACCEPTED")
     assert received[0] == ("RemoteStartTransaction", {"id_tag": uid})
-    session = Session.objects.get(token_uid=uid)
+    assert received[1][0] == "RemoteStopTransaction"
     assert (session.token_country_code, session.token_party_id) == ("NL", "PEE")
     assert session.auth_method == "COMMAND"
-    assert session.authorization_reference == sent["reference"]
-    shown = fields(peer.manage("ocpi_command", "show", "--command", sent["command"]))
-    assert (shown["state"], shown["result"]) == ("result", "ACCEPTED")
+    assert session.authorization_reference == started["reference"]
+    # B saw the session appear, then grow as the charger metered.
+    assert at_start["status"] == "ACTIVE"
+    assert at_start["cdr_token"]["uid"] == uid
+    assert charging["kwh"] == 7.5
+    # Both sides end COMPLETED with the same energy, periods and cost.
+    final_a, final_b = ours(session), b_holds(connected_peer, session)
+    assert final_a["status"] == "COMPLETED"
+    assert {k: final_b.get(k) for k in WIRE_FACTS} == {k: final_a.get(k) for k in WIRE_FACTS}
+    assert final_b["kwh"] == 7.5
+    assert final_b["total_cost"]["excl_vat"] > 0
+    # B's two commands ended ACCEPTED (our results reached its response_urls).
+    for sent in (started, stopped):
+        shown = fields(peer.manage("ocpi_command", "show", "--command", sent["command"]))
+        assert (shown["state"], shown["result"]) == ("result", "ACCEPTED")
 
 
 def test_a_command_to_our_offline_charger_ends_failed_at_b(journey, connected_peer, peer):
