@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,6 +39,7 @@ from apps.tokens.models import AllowedType
 from apps.tokens.selectors import token_of_partner
 from apps.tokens.station_authorization import token_authorize_at_station
 from echargo.history import change_reason_set
+from echargo.ocpi.receiver import first_write_race_safe
 from echargo.ocpi.routing import ci
 from echargo.ocpi.status import OcpiStatus
 from echargo.ocpi.urlguard import UnsafeUrl, check_partner_url
@@ -144,7 +146,9 @@ def _mappings(location: Location, evse_uid: str | None, connector_id: str | None
     return found
 
 
-def _record(caller: Caller, command: str, emsp: Party, cpo: Party, data: dict, **kw: Any):
+def _record(
+    caller: Caller, command: str, emsp: Party, cpo: Party | None, data: dict, **kw: Any
+) -> ReceivedCommand:
     row = ReceivedCommand(
         command=command,
         connection=caller.connection,
@@ -291,50 +295,57 @@ def _reserve_now(caller: Caller, data: dict[str, Any]) -> Answer:
     if len(token["uid"]) > OCPP_ID_TAG_LENGTH:
         raise _refuse("The token uid is longer than our chargers take (20 characters).")
     mapping = _mappings(location, data["evse_uid"], None)[0]
-    with transaction.atomic():
-        # Same eMSP, same location, same reservation_id: it replaces the reservation (OCPI).
-        reservation = (
-            Reservation.objects.select_for_update()
-            .filter(emsp=emsp, location=location, reservation_key=ci(data["reservation_id"]))
-            .first()
-        ) or Reservation(emsp=emsp, location=location, reservation_id=data["reservation_id"])
-        reservation.evse = mapping.evse
-        reservation.token_uid = token["uid"]
-        reservation.token_type = token["type"]
-        reservation.token_contract_id = token["contract_id"]
-        reservation.expiry_date = data["expiry_date"]
-        reservation.authorization_reference = data.get("authorization_reference") or ""
-        reservation.response_url = data["response_url"]
-        reservation.status = ReservationStatus.PENDING
-        change_reason_set(reservation, f"RESERVE_NOW from {caller.connection}")
-        reservation.save()
-        row = _record(
-            caller,
-            CommandType.RESERVE_NOW,
-            emsp,
-            location.owner,
-            data,
-            reservation=reservation,
-            token_country_code=emsp.country_code,
-            token_party_id=emsp.party_id,
-            token_uid=token["uid"],
-            token_type=token["type"],
-            token_contract_id=token["contract_id"],
-            authorization_reference=reservation.authorization_reference,
-            location_id=location.location_id,
-            evse_uid=mapping.evse.uid,
-        )
-        _queue(
-            row,
-            mapping.charger,
-            CommandAction.RESERVE_NOW,
-            connector_number=mapping.connector_number,
-            id_tag=token["uid"],
-            expiry_date=data["expiry_date"],
-            # Our row's id, unique across eMSPs (OCPI: never the eMSP's id 1:1).
-            reservation_id=reservation.pk,
-        )
+    _reservation_write(caller, data, emsp, location, mapping)
     return Answer(CommandResponseType.ACCEPTED)
+
+
+@first_write_race_safe  # two first RESERVE_NOWs of one reservation_id at once: one row
+def _reservation_write(
+    caller: Caller, data: dict[str, Any], emsp: Party, location: Location, mapping: Any
+) -> None:
+    token = data["token"]
+    # Same eMSP, same location, same reservation_id: it replaces the reservation (OCPI).
+    reservation = (
+        Reservation.objects.select_for_update()
+        .filter(emsp=emsp, location=location, reservation_key=ci(data["reservation_id"]))
+        .first()
+    ) or Reservation(emsp=emsp, location=location, reservation_id=data["reservation_id"])
+    reservation.evse = mapping.evse
+    reservation.token_uid = token["uid"]
+    reservation.token_type = token["type"]
+    reservation.token_contract_id = token["contract_id"]
+    reservation.expiry_date = data["expiry_date"]
+    reservation.authorization_reference = data.get("authorization_reference") or ""
+    reservation.response_url = data["response_url"]
+    reservation.status = ReservationStatus.PENDING
+    change_reason_set(reservation, f"RESERVE_NOW from {caller.connection}")
+    reservation.save()
+    row = _record(
+        caller,
+        CommandType.RESERVE_NOW,
+        emsp,
+        location.owner,
+        data,
+        reservation=reservation,
+        token_country_code=emsp.country_code,
+        token_party_id=emsp.party_id,
+        token_uid=token["uid"],
+        token_type=token["type"],
+        token_contract_id=token["contract_id"],
+        authorization_reference=reservation.authorization_reference,
+        location_id=location.location_id,
+        evse_uid=mapping.evse.uid,
+    )
+    _queue(
+        row,
+        mapping.charger,
+        CommandAction.RESERVE_NOW,
+        connector_number=mapping.connector_number,
+        id_tag=token["uid"],
+        expiry_date=data["expiry_date"],
+        # Our row's id, unique across eMSPs (OCPI: never the eMSP's id 1:1).
+        reservation_id=reservation.pk,
+    )
 
 
 def _cancel_reservation(caller: Caller, data: dict[str, Any]) -> Answer:
@@ -352,6 +363,8 @@ def _cancel_reservation(caller: Caller, data: dict[str, Any]) -> Answer:
         )
         if reservation is None:
             cpo = Party.objects.filter(is_own=True, role=Role.CPO).order_by("pk").first()
+            if cpo is None:
+                raise _refuse("We are no CPO here.")
             row = _record(caller, CommandType.CANCEL_RESERVATION, caller.emsps[0], cpo, data)
             _result_queue(row, CommandResultType.UNKNOWN_RESERVATION, "Unknown reservation.")
             return Answer(CommandResponseType.ACCEPTED)
@@ -372,7 +385,7 @@ def _cancel_reservation(caller: Caller, data: dict[str, Any]) -> Answer:
     return Answer(CommandResponseType.ACCEPTED)
 
 
-HANDLERS = {
+HANDLERS: dict[str, Callable[[Caller, dict[str, Any]], Answer]] = {
     CommandType.START_SESSION: _start_session,
     CommandType.STOP_SESSION: _stop_session,
     CommandType.UNLOCK_CONNECTOR: _unlock_connector,
@@ -472,7 +485,7 @@ def received_command_settle(*, charger_command_id: int) -> ReceivedCommand | Non
             .filter(charger_command_id=charger_command_id, result_queued_at__isnull=True)
             .first()
         )
-        if row is None or not row.charger_command.is_final:
+        if row is None or row.charger_command is None or not row.charger_command.is_final:
             return None
         result, message = _result_of(row, row.charger_command)
         _reservation_follow(row, result)

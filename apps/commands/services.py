@@ -22,7 +22,7 @@ import hashlib
 import logging
 import secrets
 import uuid
-from typing import Any, cast
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -103,11 +103,10 @@ def _command_create(*, command: str, cpo: Party, requested_by: str, **fields: An
 
 def _body(row: Command, response_url: str) -> dict[str, Any]:
     body: dict[str, Any] = {"response_url": response_url}
-    if row.command in (CommandType.START_SESSION, CommandType.RESERVE_NOW):
-        # command_send_* refuse these commands without a token and (RESERVE_NOW) an expiry.
-        body["token"] = token_object(cast(Token, row.token))
-    if row.command == CommandType.RESERVE_NOW:
-        body["expiry_date"] = format_ocpi_datetime(cast(dt.datetime, row.expiry_date))
+    if row.token is not None:  # START_SESSION, RESERVE_NOW
+        body["token"] = token_object(row.token)
+    if row.expiry_date is not None:  # RESERVE_NOW
+        body["expiry_date"] = format_ocpi_datetime(row.expiry_date)
         body["reservation_id"] = row.reservation_id
     if row.command == CommandType.CANCEL_RESERVATION:
         body["reservation_id"] = row.reservation_id
@@ -146,23 +145,24 @@ def _deliver(row: Command, response_url: str) -> Command:
     if our is not None:
         options["from_party"] = (our.country_code, our.party_id)
     Command.objects.filter(pk=row.pk).update(sent_at=timezone.now())
-    error, answer = "", None
+    error, data = "", {}
     try:
         with partner_client(connection, **options) as client:
             result = client.request("POST", url, body=_body(row, response_url), module="commands")
         answer = CommandResponseSerializer(data=result.data)
-        if not answer.is_valid():
+        if answer.is_valid():
+            data = answer.validated_data
+        else:
             error = f"The CPO's CommandResponse is not valid: {answer.errors}"
     except (OcpiClientError, NoTokenToCallWith) as exc:
         error = f"Not sent: {exc}"
     with transaction.atomic():
         row = Command.objects.select_for_update().get(pk=row.pk)
         now = timezone.now()
-        if error or answer is None:
+        if error:
             if not row.is_final:
                 _finish(row, CommandState.UNREACHABLE, "Not sent", error=error[:512])
             return row
-        data = answer.validated_data
         response = {
             "response": data["result"],
             "response_timeout": data["timeout"],

@@ -76,3 +76,40 @@ def test_a_refused_command_is_shown_as_a_failure(
 def test_partner_commands_and_reservations_pages_render(admin_client):
     for name in ("receivedcommand", "reservation"):
         assert admin_client.get(reverse(f"admin:commands_{name}_changelist")).status_code == 200
+
+
+def test_the_session_action_stops_our_drivers_session_at_the_partner(
+    admin_client, driver_token, foc_evse, foreign_partner
+):
+    from django.utils import timezone
+
+    from apps.sessions.models import Session
+
+    session = Session.objects.create(
+        owner=foc_evse.location.owner,
+        country_code="DE",
+        party_id="FOC",
+        session_id="FOC-S-9",
+        start_date_time=timezone.now(),
+        token_country_code="TR",
+        token_party_id="ECH",
+        token_uid=driver_token.uid,
+        token_type="RFID",
+        token_contract_id=driver_token.contract_id,
+        auth_method="COMMAND",
+        location_id="LOC-FOC-1",
+        evse_uid="FOC-E1",
+        connector_id="1",
+        currency="EUR",
+        status="ACTIVE",
+        last_updated=timezone.now(),
+        time_zone="Europe/Berlin",
+    )
+    answer = admin_client.post(
+        reverse("admin:charging_sessions_session_changelist"),
+        {"action": "stop_sessions", "_selected_action": [session.pk]},
+        follow=True,
+    )
+    assert "Stop session: Accepted by the CPO" in answer.content.decode()
+    command = Command.objects.get()
+    assert (command.command, command.session_ocpi_id) == ("STOP_SESSION", "FOC-S-9")

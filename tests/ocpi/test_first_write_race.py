@@ -206,3 +206,46 @@ def test_concurrent_first_posts_of_a_new_cdr_store_it_once(transactional_db, hub
     cdr = Cdr.objects.get(cdr_key="RACE-1")
     assert cdr.history.filter(history_type="+").count() == 1
     assert received == ["RACE-1"]
+
+
+def test_concurrent_first_reserve_nows_of_one_reservation_keep_one_reservation(
+    transactional_db, bosphorus, our_parties
+):
+    from apps.commands.models import ReceivedCommand, Reservation
+    from tests.factories.chargers import own_charger
+    from tests.factories.locations import own_location
+    from tests.factories.tariffs import own_tariff
+
+    cpo = next(p for p in our_parties if p.role == "CPO")
+    own_tariff(cpo, id="AC-STANDARD")
+    own_charger(own_location(cpo, id="RACE-RES", evses=[EVSEData(uid="E1")]))
+    until = format_ocpi_datetime(dt.datetime.now(dt.UTC) + dt.timedelta(hours=1))
+
+    def reserve(i: int) -> dict[str, Any]:
+        return {
+            "response_url": f"https://bosphorus.example/ocpi/emsp/2.2.1/commands/RESERVE_NOW/{i}",
+            "token": {
+                "country_code": "TR",
+                "party_id": "BOS",
+                "uid": "BOS-RACE-1",
+                "type": "RFID",
+                "contract_id": "TR-BOS-C1",
+                "issuer": "Bosphorus",
+                "valid": True,
+                "whitelist": "ALLOWED",
+                "last_updated": "2026-11-01T10:00:00Z",
+            },
+            "expiry_date": until,
+            "reservation_id": "RES-RACE-1",
+            "location_id": "RACE-RES",
+            "evse_uid": "E1",
+        }
+
+    answers = _concurrent_puts(
+        "bosphorus-token", "/ocpi/cpo/2.2.1/commands/RESERVE_NOW", reserve, method="post"
+    )
+
+    assert [a[0] if isinstance(a, tuple) else a for a in answers] == [200] * WRITERS
+    assert {body["data"]["result"] for _, body in answers} == {"ACCEPTED"}
+    assert Reservation.objects.count() == 1
+    assert ReceivedCommand.objects.filter(command="RESERVE_NOW").count() == WRITERS
