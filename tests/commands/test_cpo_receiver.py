@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import time
 
 import pytest
 from asgiref.sync import sync_to_async
@@ -14,11 +15,13 @@ from django.utils import timezone
 from apps.chargers.models import ChargerCommand
 from apps.chargers.simulator import connected
 from apps.commands.models import ReceivedCommand, Reservation
+from apps.partners.models import OutboxMessage
 from apps.partners.outbox import outbox_deliver
 from apps.sessions.models import Session
 from echargo.ocpi.fields import format_ocpi_datetime
 from tests.chargers.test_commands import connected_to
 from tests.commands.conftest import FOR_TOKEN
+from tests.commands.waiting import eventually
 from tests.factories.chargers import PASSWORD
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -45,28 +48,30 @@ def start_body(partner, station, **extra) -> dict:
     }
 
 
-async def result_queued(command: str, seconds: float = 10) -> ReceivedCommand:
-    for _ in range(int(seconds * 20)):
-        row = await ReceivedCommand.objects.filter(
+async def result_queued(command: str, seconds: float = 15) -> ReceivedCommand:
+    return await eventually(
+        lambda: ReceivedCommand.objects.filter(
             command=command, result_queued_at__isnull=False
-        ).afirst()
-        if row is not None:
-            return row
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"no result for {command}")
+        ).first(),
+        seconds,
+    )
 
 
-async def until(predicate, seconds: float = 10) -> None:
-    for _ in range(int(seconds * 20)):
-        if await sync_to_async(predicate)():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("condition never held")
+async def until(predicate, seconds: float = 15) -> None:
+    await eventually(predicate, seconds)
 
 
 def delivered_results(partner, connection) -> list:
-    outbox_deliver(connection_id=connection.pk)
-    return partner.command_results
+    """The results the partner received, once our outbox holds none undelivered (without
+    Redis, delivery runs inline in the server's thread and may be under way)."""
+    for _ in range(100):
+        outbox_deliver(connection_id=connection.pk)
+        if not OutboxMessage.objects.filter(
+            module="commands", status__in=("pending", "delivering")
+        ).exists():
+            return partner.command_results
+        time.sleep(0.1)
+    raise AssertionError("results still undelivered")
 
 
 def test_start_session_reaches_the_charger_and_its_result_reaches_the_emsp(
@@ -109,7 +114,7 @@ def test_stop_session_stops_the_charger_transaction(
             await connected_to(central_system, charger)
             await sync_to_async(post)(api, "START_SESSION", start_body(foreign_partner, station))
             await until(lambda: Session.objects.exists())
-            session = await Session.objects.aget()
+            session = await eventually(lambda: Session.objects.first())
             stop = {
                 "response_url": response_url(foreign_partner, "STOP_SESSION", "c-2"),
                 "session_id": session.session_id,
@@ -180,7 +185,7 @@ def test_reserve_now_is_stored_and_cancel_reservation_ends_it(
             await connected_to(central_system, charger)
             reserved = await sync_to_async(post)(api, "RESERVE_NOW", reserve)
             await result_queued("RESERVE_NOW")
-            active = await Reservation.objects.aget()
+            active = await eventually(lambda: Reservation.objects.first())
             canceled = await sync_to_async(post)(api, "CANCEL_RESERVATION", cancel)
             await result_queued("CANCEL_RESERVATION")
             return reserved, active, canceled, cp.received

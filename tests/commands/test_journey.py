@@ -25,6 +25,7 @@ from apps.sessions.models import Session
 from apps.sessions.wire import session_document
 from apps.tokens.models import Token
 from tests.chargers.test_commands import connected_to
+from tests.commands.waiting import eventually
 from tests.factories.chargers import PASSWORD, own_charger
 from tests.factories.locations import EVSEData, own_location
 from tests.factories.tariffs import own_tariff
@@ -94,11 +95,9 @@ def test_bs_driver_charges_at_our_station_started_and_stopped_by_remote_commands
             await cp.boot()
             await connected_to(central_system, charger)
             started = await asyncio.to_thread(start_from_b, peer, uid, location.location_id)
-            for _ in range(200):
-                if cp.transactions and await Session.objects.filter(token_uid=uid).aexists():
-                    break
-                await asyncio.sleep(0.05)
-            session = await Session.objects.aget(token_uid=uid)
+            session = await eventually(
+                lambda: cp.transactions and Session.objects.filter(token_uid=uid).first()
+            )
             await deliver(connection_id=connected_peer.pk)
             at_start = await sync_to_async(b_holds)(connected_peer, session)
 
@@ -114,10 +113,12 @@ def test_bs_driver_charges_at_our_station_started_and_stopped_by_remote_commands
             stopped = await asyncio.to_thread(
                 lambda: fields(peer.manage("ocpi_command", "stop", "--session", session.session_id))
             )
-            for _ in range(200):
-                if await Session.objects.filter(pk=session.pk, status="COMPLETED").aexists():
-                    break
-                await asyncio.sleep(0.05)
+            await eventually(
+                lambda: (
+                    not cp.transactions
+                    and Session.objects.filter(pk=session.pk, status="COMPLETED").exists()
+                )
+            )
             await deliver(connection_id=connected_peer.pk)
             return started, stopped, session, at_start, charging, cp.received
 
@@ -182,11 +183,28 @@ print("expired", commands_expire())
 """
 
 
-def test_a_result_that_never_reaches_b_ends_in_timeout_there(journey, peer):
-    location, _charger, uid = journey
-    sent = start_from_b(peer, uid, location.location_id)
+def test_a_result_that_never_reaches_b_ends_in_timeout_there(
+    journey, peer, central_system, settings
+):
+    location, charger, uid = journey
+    settings.OCPP_CALL_TIMEOUT = 120  # our charger hangs, and we wait for it longer than B does
+
+    async def scenario():
+        async with connected(central_system.url, charger.charge_point_id, PASSWORD) as cp:
+            await cp.boot()
+            await connected_to(central_system, charger)
+            cp._reader.cancel()  # the charger reads nothing more: no result while this runs
+            await asyncio.sleep(0)
+            sent = await asyncio.to_thread(start_from_b, peer, uid, location.location_id)
+            expired = await asyncio.to_thread(
+                peer.manage, "shell", "-c", EXPIRE_AT_B.format(pk=sent["command"])
+            )
+            shown = await asyncio.to_thread(
+                peer.manage, "ocpi_command", "show", "--command", sent["command"]
+            )
+            return sent, expired, fields(shown)
+
+    sent, expired, shown = asyncio.run(scenario())
     assert sent["state"] == "waiting"
-    # Our result stays in our outbox (not delivered): B's sweep ends the command.
-    assert "expired 1" in peer.manage("shell", "-c", EXPIRE_AT_B.format(pk=sent["command"]))
-    shown = fields(peer.manage("ocpi_command", "show", "--command", sent["command"]))
+    assert "expired 1" in expired
     assert (shown["state"], shown["result"]) == ("timed_out", "TIMEOUT")
