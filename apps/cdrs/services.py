@@ -145,13 +145,18 @@ def _render(cdr: Cdr) -> None:
 
 def _emsp_of(cdr: Cdr) -> Party | None:
     """The partner eMSP party the CDR's token belongs to; None for our own drivers."""
-    if cdr.token is not None:
-        owner = cdr.token.owner
+    return _token_emsp(cdr)
+
+
+def _token_emsp(row: Cdr | Session) -> Party | None:
+    """The partner eMSP party of a CDR's or session's token; None for our own drivers."""
+    if row.token is not None:
+        owner = row.token.owner
         return None if owner.is_own or owner.connection_id is None else owner
     return (
         Party.objects.filter(
-            country_code=cdr.token_country_code,
-            party_id=cdr.token_party_id,
+            country_code=row.token_country_code,
+            party_id=row.token_party_id,
             role=Role.EMSP,
             is_own=False,
             connection__isnull=False,
@@ -180,10 +185,12 @@ def _deliver(cdr: Cdr, emsp: Party) -> OutboxMessage:
 
 
 @transaction.atomic
-def cdr_create_from_session(*, session: Session) -> Cdr:
+def cdr_create_from_session(*, session: Session) -> Cdr | None:
     """Our CDR of a completed session, priced by the engine, and its delivery queued.
 
     A second call for the same session returns the CDR it made (its id is the session's).
+    None for our own driver's session at a connector without a tariff (nothing to bill);
+    CdrError when a CDR is owed but cannot be made.
     """
     held = Cdr.objects.filter(
         owner=session.owner, cdr_key=session.session_id.upper(), received_from__isnull=True
@@ -191,6 +198,10 @@ def cdr_create_from_session(*, session: Session) -> Cdr:
     if held is not None:
         return held
     if not session.tariff_json:
+        if _token_emsp(session) is None:
+            # Our own driver at a connector without a tariff: nothing to bill or send.
+            logger.info("Session %s had no tariff: no CDR for our own driver", session.pk)
+            return None
         raise CdrError("No tariff was in force at the session's start: it cannot be priced.")
     if session.end_date_time is None:
         raise CdrError("The session has no end time.")

@@ -84,15 +84,31 @@ def test_a_partner_drivers_cdr_is_queued_by_post_to_its_emsp(cpo, station, bosph
     assert sent[-1] == cdr.cdr_id
 
 
-def test_a_session_that_cannot_be_priced_is_flagged_and_still_stops(cpo, station):
+def _without_tariff(station):
     connector = station.evses.get().connectors.get()
     connector.tariff_ids = []
     connector.save()
-    session = completed_session(cpo, station)
+
+
+def test_a_partner_drivers_session_that_cannot_be_priced_is_flagged_and_still_stops(
+    cpo, station, bosphorus_token
+):
+    _without_tariff(station)
+    session = completed_session(cpo, station, token=bosphorus_token)
     session.refresh_from_db()
     assert session.status == "COMPLETED"
     assert session.needs_review
     assert any("No CDR" in f["note"] for f in session.flags)
+    assert not Cdr.objects.exists()
+    assert not OutboxMessage.objects.filter(module="cdrs").exists()
+
+
+def test_our_own_drivers_session_without_a_tariff_makes_no_cdr_and_no_flag(cpo, station):
+    _without_tariff(station)
+    session = completed_session(cpo, station)
+    session.refresh_from_db()
+    assert session.status == "COMPLETED"
+    assert not session.needs_review
     assert not Cdr.objects.exists()
 
 
