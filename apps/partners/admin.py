@@ -15,6 +15,7 @@ from django.utils.safestring import mark_safe
 from simple_history.admin import SimpleHistoryAdmin
 
 from echargo.ocpi.registry import versions_url
+from echargo.web.search import FoldedSearchMixin
 
 from . import services
 from .initial_sync import initial_sync_progress_for, initial_sync_start
@@ -24,7 +25,7 @@ from .publishing import initial_sync_modules
 
 
 @admin.register(Party)
-class PartyAdmin(SimpleHistoryAdmin):
+class PartyAdmin(FoldedSearchMixin, SimpleHistoryAdmin):
     list_display = ("__str__", "name", "role", "is_own", "connection", "last_updated")
     list_filter = ("is_own", "role", "country_code")
     list_select_related = ("connection",)
@@ -111,7 +112,7 @@ class InviteForm(forms.Form):
 
 
 @admin.register(PartnerConnection)
-class PartnerConnectionAdmin(SimpleHistoryAdmin):
+class PartnerConnectionAdmin(FoldedSearchMixin, SimpleHistoryAdmin):
     list_display = (
         "name",
         "status",
