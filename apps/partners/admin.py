@@ -32,6 +32,13 @@ class PartyAdmin(FoldedSearchMixin, SimpleHistoryAdmin):
     search_fields = ("party_id", "country_code", "name")
     raw_id_fields = ("connection",)
 
+    def has_delete_permission(self, request: HttpRequest, obj: Party | None = None) -> bool:
+        # Our own parties sign every OCPI message we send and own our locations, tariffs and
+        # tokens: deleting one (also through "Delete selected") would orphan all of it.
+        if obj is not None and obj.is_own:
+            return False
+        return super().has_delete_permission(request, obj)
+
     def get_readonly_fields(self, request: HttpRequest, obj: Party | None = None) -> tuple:
         # A partner's party is what it told us at registration: only our own are edited here.
         if obj is not None and not obj.is_own:
