@@ -46,7 +46,8 @@ class OcpiExchange(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.direction} {self.method} {self.url} -> {self.http_status}"
+        answer = "no answer" if self.http_status is None else f"HTTP {self.http_status}"
+        return f"{self.method} {self.url} ({self.direction}): {answer}"
 
     @property
     def succeeded(self) -> bool:

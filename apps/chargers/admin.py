@@ -18,6 +18,8 @@ from django.utils.html import format_html
 from rest_framework.exceptions import ValidationError
 from simple_history.admin import SimpleHistoryAdmin
 
+from echargo.web.search import FoldedSearchMixin
+
 from . import services
 from .models import (
     Charger,
@@ -80,7 +82,7 @@ class ChargerConnectorInline(admin.TabularInline):
 
 
 @admin.register(Charger)
-class ChargerAdmin(SimpleHistoryAdmin):
+class ChargerAdmin(FoldedSearchMixin, SimpleHistoryAdmin):
     form = ChargerForm
     inlines = [ChargerConnectorInline]
     list_display = (

@@ -20,6 +20,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from echargo.ocpi.exceptions import OcpiError
 from echargo.ocpi.wire import flatten_errors
+from echargo.web.search import FoldedSearchMixin
 
 from . import services
 from .imports import OwnLocationResource
@@ -198,7 +199,7 @@ class EVSEInline(admin.TabularInline):
 
 
 @admin.register(Location)
-class LocationAdmin(ImportMixin, SimpleHistoryAdmin):
+class LocationAdmin(FoldedSearchMixin, ImportMixin, SimpleHistoryAdmin):
     form = LocationForm
     resource_classes = [OwnLocationResource]
     change_list_template = "admin/locations/location/change_list_map.html"
@@ -355,7 +356,7 @@ class EVSEForm(forms.ModelForm):
 
 
 @admin.register(EVSE)
-class EVSEAdmin(SimpleHistoryAdmin):
+class EVSEAdmin(FoldedSearchMixin, SimpleHistoryAdmin):
     form = EVSEForm
     list_display = ("__str__", "uid", "location", "status", "last_updated")
     list_filter = ("status", OwnershipFilter)

@@ -15,6 +15,7 @@ from django.utils.safestring import mark_safe
 from simple_history.admin import SimpleHistoryAdmin
 
 from echargo.ocpi.registry import versions_url
+from echargo.web.search import FoldedSearchMixin
 
 from . import services
 from .initial_sync import initial_sync_progress_for, initial_sync_start
@@ -24,12 +25,19 @@ from .publishing import initial_sync_modules
 
 
 @admin.register(Party)
-class PartyAdmin(SimpleHistoryAdmin):
+class PartyAdmin(FoldedSearchMixin, SimpleHistoryAdmin):
     list_display = ("__str__", "name", "role", "is_own", "connection", "last_updated")
     list_filter = ("is_own", "role", "country_code")
     list_select_related = ("connection",)
     search_fields = ("party_id", "country_code", "name")
     raw_id_fields = ("connection",)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Party | None = None) -> bool:
+        # Our own parties sign every OCPI message we send and own our locations, tariffs and
+        # tokens: deleting one (also through "Delete selected") would orphan all of it.
+        if obj is not None and obj.is_own:
+            return False
+        return super().has_delete_permission(request, obj)
 
     def get_readonly_fields(self, request: HttpRequest, obj: Party | None = None) -> tuple:
         # A partner's party is what it told us at registration: only our own are edited here.
@@ -111,7 +119,7 @@ class InviteForm(forms.Form):
 
 
 @admin.register(PartnerConnection)
-class PartnerConnectionAdmin(SimpleHistoryAdmin):
+class PartnerConnectionAdmin(FoldedSearchMixin, SimpleHistoryAdmin):
     list_display = (
         "name",
         "status",

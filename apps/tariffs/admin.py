@@ -31,6 +31,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from apps.partners.models import Party, Role
 from echargo.ocpi.fields import format_ocpi_datetime
 from echargo.ocpi.wire import flatten_errors, ocpi_loads
+from echargo.web.search import FoldedSearchMixin
 
 from . import services
 from .models import (
@@ -444,7 +445,7 @@ class PriceSampleForm(forms.Form):
 
 
 @admin.register(Tariff)
-class TariffAdmin(SimpleHistoryAdmin):
+class TariffAdmin(FoldedSearchMixin, SimpleHistoryAdmin):
     form = TariffForm
     list_display = (
         "tariff_id",

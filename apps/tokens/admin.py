@@ -17,6 +17,7 @@ from rest_framework.exceptions import ValidationError
 from simple_history.admin import SimpleHistoryAdmin
 
 from apps.partners.models import OutboxMessage, Party, Role
+from echargo.web.search import FoldedSearchMixin
 
 from . import selectors, services
 from .models import AuthorizationDecision, Token
@@ -78,7 +79,7 @@ class OwnerFilter(admin.SimpleListFilter):
 
 
 @admin.register(Token)
-class TokenAdmin(ImportMixin, SimpleHistoryAdmin):
+class TokenAdmin(FoldedSearchMixin, ImportMixin, SimpleHistoryAdmin):
     resource_classes = [OwnTokenResource]
     list_display = (
         "uid",
@@ -96,12 +97,6 @@ class TokenAdmin(ImportMixin, SimpleHistoryAdmin):
     raw_id_fields = ("owner",)
     actions = ("block", "unblock")
     show_full_result_count = False
-
-    def get_search_results(
-        self, request: HttpRequest, queryset: QuerySet, search_term: str
-    ) -> tuple[QuerySet, bool]:
-        # uid is a CiString: search the upper-case key so "abc" finds "ABC".
-        return super().get_search_results(request, queryset, search_term.upper())
 
     def get_fields(self, request: HttpRequest, obj: Token | None = None) -> tuple:
         if obj is None:
