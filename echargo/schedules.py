@@ -66,6 +66,15 @@ SCHEDULES: list[Schedule] = [
         crontab=("*", "*", "*", "*", "*"),
         description="INVALID for PENDING sessions older than SESSIONS_PENDING_TIMEOUT_SECONDS.",
     ),
+    # Every hour at minute 47, fetch CPO partners' new CDRs: a safety net that finds what a
+    # POST missed (stored once; never retires anything).
+    Schedule(
+        name="cdrs: pull from partners",
+        task="apps.partners.tasks.pull_module_task",
+        crontab=("47", "*", "*", "*", "*"),
+        description="Incremental GET of every CPO partner's CDRs (date_from).",
+        args=("cdrs",),
+    ),
     # Every minute, end every command: ours that got no result within the CPO's timeout
     # become TIMEOUT, partners' whose charger command ended get their result queued (should its
     # signal have been lost), and reservations past their end expire.

@@ -10,5 +10,6 @@ urlpatterns = [
     path("ocpi/", include("apps.tariffs.urls")),
     path("ocpi/", include("apps.tokens.urls")),
     path("ocpi/", include("apps.sessions.urls")),
+    path("ocpi/", include("apps.cdrs.urls")),
     path("ocpi/", include("apps.commands.urls")),
 ]

@@ -1,16 +1,18 @@
 """A foreign OCPI 2.2.1 partner for tests: no Django, only the standard library's http.server.
 
-Written from the spec (transport_and_format, mod_locations, mod_tariffs, mod_tokens), not from
-echargo, and as unlike echargo as the spec allows: every header it writes is lower case (as
+Written from the spec (transport_and_format, mod_locations, mod_tariffs, mod_tokens, mod_cdrs),
+not from echargo, and as unlike echargo as the spec allows: every header it writes is lower case (as
 HTTP/2 and most ASGI servers do), it caps list pages at `page_size` whatever limit it is asked
 for, and on demand it drops its `link` header on one page or fails one page (HTTP 500, or an
 answer that is no OCPI envelope). As a Receiver it answers a PATCH of an object it does not
 hold with HTTP 404 and OCPI 2003/2004, as the spec's examples do. Every request is recorded
 (`requests`) with its header names in lower case, so tests can check what echargo sent.
 
-Sender lists:   GET  /ocpi/cpo/2.2.1/{locations,tariffs,sessions}, /ocpi/emsp/2.2.1/tokens
+Sender lists:   GET  /ocpi/cpo/2.2.1/{locations,tariffs,sessions,cdrs}, /ocpi/emsp/2.2.1/tokens
 Receivers:      PUT/PATCH/GET  /ocpi/emsp/2.2.1/{locations,tariffs,sessions}/CC/PID/ID[/...],
                 /ocpi/cpo/2.2.1/tokens/CC/PID/UID
+                POST /ocpi/emsp/2.2.1/cdrs (answered with a lower-case `location` header),
+                GET  /ocpi/emsp/2.2.1/cdrs/CC/PID/ID (that location)
 Commands:       POST /ocpi/cpo/2.2.1/commands/{command} (as a CPO: answers `command_response`),
                 POST /ocpi/emsp/2.2.1/commands/... (as an eMSP: its response_urls; each
                 CommandResult is recorded in `command_results`)
@@ -32,6 +34,7 @@ SENDER_PATHS = {
     "locations": "/ocpi/cpo/2.2.1/locations",
     "tariffs": "/ocpi/cpo/2.2.1/tariffs",
     "tokens": "/ocpi/emsp/2.2.1/tokens",
+    "cdrs": "/ocpi/cpo/2.2.1/cdrs",
     # OCPI 2.2.1 mod_commands: the eMSP's interface (where results go) is the SENDER.
     "commands": "/ocpi/emsp/2.2.1/commands",
     "sessions": "/ocpi/cpo/2.2.1/sessions",
@@ -40,6 +43,7 @@ RECEIVER_PATHS = {
     "locations": "/ocpi/emsp/2.2.1/locations",
     "tariffs": "/ocpi/emsp/2.2.1/tariffs",
     "tokens": "/ocpi/cpo/2.2.1/tokens",
+    "cdrs": "/ocpi/emsp/2.2.1/cdrs",
     "commands": "/ocpi/cpo/2.2.1/commands",
     "sessions": "/ocpi/emsp/2.2.1/sessions",
 }
@@ -228,9 +232,25 @@ def _handler(partner: ForeignPartner) -> type[BaseHTTPRequestHandler]:
                     obj["charging_periods"] = [*held_periods, *periods]
             self._answer(200, _envelope())
 
+        def _cdr_post(self, entry: Recorded) -> None:
+            # mod_cdrs Receiver: the CDR is POSTed to the module URL, and the answer's
+            # Location names where it is kept. A CDR already held is kept as it was.
+            if self._receiver_down():
+                return
+            if not isinstance(entry.body, dict):
+                return self._answer(400, _envelope(status_code=2001, message="Bad request."))
+            body = entry.body
+            key = "/".join(str(body.get(k, "")) for k in ("country_code", "party_id", "id"))
+            with partner.lock:
+                partner.held.setdefault("cdrs", {}).setdefault(key.upper(), body)
+            location = f"{partner.url}{RECEIVER_PATHS['cdrs']}/{key}"
+            self._answer(200, _envelope(), {"location": location})
+
         def do_POST(self) -> None:
             entry = self._record()
             commands = self._module(entry.path, RECEIVER_PATHS)
+            if commands and commands[0] == "cdrs" and not commands[1]:
+                return self._cdr_post(entry)
             if commands and commands[0] == "commands" and commands[1]:
                 if partner.command_response is None:
                     return self._answer(500, _envelope(status_code=3000, message="Down."))

@@ -23,11 +23,11 @@ from django.db.models import Q
 from django.utils import timezone
 
 from apps.audit.services import audit_event_record
-from echargo.ocpi.client import OcpiClientError
+from echargo.ocpi.client import OcpiClientError, OcpiResult
 
 from .clients import partner_client
 from .models import InitialSync, OutboxMessage, PartnerConnection
-from .publishing import current_document
+from .publishing import current_document, delivered_hook
 from .workers import delivery_wake
 
 logger = logging.getLogger(__name__)
@@ -152,7 +152,7 @@ def _retry_delay(attempts: int) -> dt.timedelta:
     return dt.timedelta(seconds=base * (0.5 + random.random() / 2))  # noqa: S311 (jitter)
 
 
-def _send(message: OutboxMessage) -> None:
+def _send(message: OutboxMessage) -> OcpiResult:
     connection = message.connection
     if message.path.startswith(("https://", "http://")):
         # A URL the partner handed us for this message (OCPI commands: the response_url of
@@ -164,25 +164,43 @@ def _send(message: OutboxMessage) -> None:
             raise OcpiClientError(
                 f"The partner announces no {message.module} {message.interface_role} endpoint."
             )
-        url = base.rstrip("/") + "/" + message.path.lstrip("/")
+        # An empty path is the module URL itself (a CDR POST): no trailing slash added to it.
+        url = base.rstrip("/") + ("/" + message.path.lstrip("/") if message.path else "")
     body = json.loads(message.body, parse_float=Decimal) if message.body else None
     # Routing headers (OCPI 2.2.1 transport): from = the object's owner (one of our parties),
     # to = the party the message is for.
     owner = tuple(message.object_key.split("/")[:2])
     to_party = (message.to_country_code, message.to_party_id) if message.to_party_id else None
     with partner_client(connection, from_party=owner, to_party=to_party) as client:
-        client.request(message.method, url, body=body, module=message.module)
+        return client.request(message.method, url, body=body, module=message.module)
 
 
-def _settle(message: OutboxMessage, error: OcpiClientError | None) -> None:
-    now = timezone.now()
-    if error is None:
+def _settle_delivered(message: OutboxMessage, result: OcpiResult) -> None:
+    """Mark the message delivered and hand the partner's answer to the module's hook.
+
+    The partner holds the object now, whatever the hook does: a hook that fails is rolled back
+    to its savepoint and logged, and the message stays delivered (never sent twice for it).
+    """
+    hook = delivered_hook(message.module)
+    with transaction.atomic():
         message.status = OutboxMessage.Status.DELIVERED
-        message.delivered_at = now
+        message.delivered_at = timezone.now()
         message.last_error = ""
         message.leased_until = None
         message.save(update_fields=["status", "delivered_at", "last_error", "leased_until"])
-        return
+        if hook is None:
+            return
+        try:
+            with transaction.atomic():
+                hook(message, result)
+        except Exception:
+            logger.exception(
+                "Delivered hook of %s failed for outbox #%s", message.module, message.pk
+            )
+
+
+def _settle(message: OutboxMessage, error: OcpiClientError) -> None:
+    now = timezone.now()
     message.last_error = str(error)[:2000]
     message.last_http_status = error.http_status
     message.leased_until = None
@@ -287,12 +305,12 @@ def outbox_deliver(*, connection_id: int, limit: int = 500) -> int:
             break
         message.connection = connection
         try:
-            _send(message)
+            result = _send(message)
         except OcpiClientError as exc:
             if not _put_instead_of_patch(message, exc):
                 _settle(message, exc)
         else:
-            _settle(message, None)
+            _settle_delivered(message, result)
             delivered += 1
     return delivered
 

@@ -6,7 +6,9 @@ Each app registers from its AppConfig.ready(), like `register_puller`:
   connection, and the staff action that sends everything again);
 - `register_current_document(module, render)`: the whole current object behind an outbox
   object key, for the PUT that replaces a PATCH the partner could not apply because it does
-  not hold the object.
+  not hold the object;
+- `register_delivered(module, hook)`: told of each delivered message of the module with the
+  partner's answer (the CDRs app keeps the `Location` header a CDR POST is answered with).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .models import PartnerConnection
+from .models import OutboxMessage, PartnerConnection
 
 
 @dataclass(frozen=True)
@@ -43,8 +45,13 @@ class InitialSyncSource:
     receiver_role: str
 
 
+# delivered(message, result) -> None: called in the transaction that marks the message
+# delivered, with the partner's OcpiResult (its headers compare case-insensitively).
+Delivered = Callable[[OutboxMessage, Any], None]
+
 _initial_syncs: dict[str, InitialSyncSource] = {}
 _current_documents: dict[str, CurrentDocument] = {}
+_delivered: dict[str, Delivered] = {}
 
 
 def register_initial_sync(module: str, batch: SetBatch, *, receiver_role: str) -> None:
@@ -55,6 +62,15 @@ def register_initial_sync(module: str, batch: SetBatch, *, receiver_role: str) -
 def register_current_document(module: str, render: CurrentDocument) -> None:
     """Called from an app's AppConfig.ready(): how to render one current object of `module`."""
     _current_documents[module] = render
+
+
+def register_delivered(module: str, hook: Delivered) -> None:
+    """Called from an app's AppConfig.ready(): what to do with the answer to a delivered push."""
+    _delivered[module] = hook
+
+
+def delivered_hook(module: str) -> Delivered | None:
+    return _delivered.get(module)
 
 
 def owner_and_rest(object_key: str) -> tuple[str, str, str]:

@@ -181,3 +181,28 @@ def test_concurrent_first_puts_of_a_new_session_all_succeed_and_the_newest_wins(
     assert session.last_updated == START + dt.timedelta(seconds=WRITERS - 1)
     assert session.kwh == WRITERS - 1
     assert session.history.filter(history_type="+").count() == 1
+
+
+def test_concurrent_first_posts_of_a_new_cdr_store_it_once(transactional_db, hub):
+    from apps.cdrs.models import Cdr
+    from apps.cdrs.signals import cdr_received
+    from tests.factories.cdrs import CdrData
+
+    received: list[str] = []
+
+    def note(sender, cdr, **kwargs):
+        received.append(cdr.cdr_id)
+
+    cdr_received.connect(note)
+    body = CdrData(id="RACE-1")
+    try:
+        answers = _concurrent_puts("hub-token", "/ocpi/emsp/2.2.1/cdrs", lambda i: body, "post")
+    finally:
+        cdr_received.disconnect(note)
+
+    problems = [a for a in answers if not (isinstance(a, tuple) and a[0] == 200)]
+    assert problems == []
+    assert all(answer["status_code"] == 1000 for _, answer in answers)
+    cdr = Cdr.objects.get(cdr_key="RACE-1")
+    assert cdr.history.filter(history_type="+").count() == 1
+    assert received == ["RACE-1"]

@@ -19,6 +19,7 @@ import hypothesis
 import pytest
 from hypothesis import strategies as st
 
+from apps.cdrs.models import Cdr
 from apps.chargers.models import ChargerCommand
 from apps.commands.models import Command, ReceivedCommand, Reservation
 from apps.commands.services import uid_hash
@@ -28,6 +29,7 @@ from apps.sessions.models import Session
 from apps.tariffs.models import PriceComponent, Tariff, TariffElement
 from apps.tokens.models import Token
 from echargo.ocpi.receiver import STALE_MESSAGE
+from tests.factories.cdrs import CdrData
 from tests.factories.locations import ConnectorData, EVSEData, LocationData, own_location
 from tests.factories.tariffs import TariffData
 
@@ -195,6 +197,18 @@ ROUTES = [
     ),
     Route("tariff list", "bosphorus-token", "/ocpi/cpo/2.2.1/tariffs", ("GET",), paginated=True),
     Route("token list", "hub-token", "/ocpi/emsp/2.2.1/tokens", ("GET",), paginated=True),
+    # CDRs are POSTed to the module URL; the held CDR is HELD, so a body that differs from it
+    # under the same id is also a refused write.
+    Route(
+        "cdr post",
+        "hub-token",
+        "/ocpi/emsp/2.2.1/cdrs",
+        ("POST",),
+        body=lambda i: CdrData(id=i),
+        enum=("cdr_token", "type"),
+    ),
+    Route("cdr", "hub-token", "/ocpi/emsp/2.2.1/cdrs/DE/HBA/{id}", ("GET",)),
+    Route("cdr list", "bosphorus-token", "/ocpi/cpo/2.2.1/cdrs", ("GET",), paginated=True),
     Route(
         "command",
         "bosphorus-token",
@@ -361,6 +375,7 @@ SNAPSHOT_MODELS = [
     Party,
     PartnerConnection,
     AccessToken,
+    Cdr,
     Command,
     ReceivedCommand,
     Reservation,
@@ -394,6 +409,9 @@ def held(api, hub, bosphorus, our_parties):
     assert answer.status_code == 201, answer.content
     cpo = next(p for p in our_parties if p.role == "CPO")
     own_location(cpo, id=HELD, evses=[EVSEData(uid="E1")])
+    hub_client = api.as_token("hub-token")
+    cdr = hub_client.post("/ocpi/emsp/2.2.1/cdrs", CdrData(id=HELD), format="json")
+    assert cdr.json()["status_code"] == 1000, cdr.json()
     # A command we sent to the hub's CPO DE*HBA, waiting for its result at .../{HELD}.
     Command.objects.create(
         command="START_SESSION",

@@ -160,3 +160,31 @@ def test_patches_of_different_children_of_one_object_stay_apart(cpo_partner):
             body={"status": "CHARGING", "last_updated": "x"},
         )
     assert OutboxMessage.objects.filter(status="pending").count() == 2
+
+
+@responses.activate
+def test_a_delivered_hook_gets_the_partners_answer_headers_and_cannot_undo_delivery(
+    cpo_partner,
+):
+    from apps.partners import publishing
+
+    seen = []
+
+    def hook(message, result):
+        seen.append((message.pk, result.headers.get("Location")))
+        raise RuntimeError("the hook's own failure")
+
+    publishing.register_delivered("tokens", hook)
+    try:
+        responses.post(TOKENS, **ok(), headers={"location": "https://cpo.example/x/1"})
+        message = enqueue(cpo_partner, method="POST", kind="billing")
+        message.path = ""
+        message.save()
+        assert outbox_deliver(connection_id=cpo_partner.pk) == 1
+    finally:
+        publishing._delivered.pop("tokens")
+    # An empty path is the module URL itself, with no slash added; the header is read in any case.
+    assert responses.calls[0].request.url == TOKENS
+    assert seen == [(message.pk, "https://cpo.example/x/1")]
+    message.refresh_from_db()
+    assert message.status == "delivered"

@@ -139,6 +139,8 @@ def test_a_refused_token_makes_an_invalid_session(cpo, station):
 
 
 def test_history_keeps_the_start_and_the_stop_not_every_reading(cpo, station):
+    # Priced, so that the stop's CDR is made (without a tariff it would be flagged for staff).
+    own_tariff(cpo, id="AC-STANDARD")
     session = start(cpo, station)
     for minute in range(1, 6):
         session_meter_values(
