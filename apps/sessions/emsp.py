@@ -14,6 +14,7 @@ from typing import Any
 
 from django.db import transaction
 
+from apps.locations.models import Location
 from apps.partners.models import PartnerConnection, Party, Role
 from apps.tokens.models import Token
 from echargo.history import change_reason_set
@@ -49,6 +50,20 @@ def _our_token(data: dict[str, Any]) -> Token | None:
     ).first()
 
 
+def _station_zone(owner: Party, location_id: str) -> str:
+    """The zone of the partner's location as we hold it (staff read times in it), or ''."""
+    zone = (
+        Location.objects.filter(
+            country_code=owner.country_code,
+            party_id=owner.party_id,
+            location_key=ci(location_id),
+        )
+        .values_list("time_zone", flat=True)
+        .first()
+    )
+    return zone or ""
+
+
 @first_write_race_safe
 def session_put_from_partner(*, owner: Party, data: dict[str, Any], reason: str) -> Write[Session]:
     """Create or replace a partner CPO's session, charging periods included."""
@@ -70,6 +85,8 @@ def session_put_from_partner(*, owner: Party, data: dict[str, Any], reason: str)
         session.total_cost_excl_vat = session.total_cost_incl_vat = None
     session.charging_periods = charging_periods_stored(data.get("charging_periods") or [])
     session.token = _our_token(data)
+    if not session.time_zone:
+        session.time_zone = _station_zone(owner, data["location_id"])
     change_reason_set(session, reason[:100])
     session.save()
     return Write(Outcome.CREATED if held is None else Outcome.REPLACED, session)
