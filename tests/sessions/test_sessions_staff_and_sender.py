@@ -71,7 +71,8 @@ def test_a_roaming_session_is_shown_with_its_side_cost_and_history(admin_client,
     assert "ROAM-1" in page
     assert '"dimensions"' not in page  # periods as a table, not JSON
     history = admin_client.get(f"{CHANGELIST}{session.pk}/history/").content.decode()
-    assert "PATCH by" in history and "PUT by" in history
+    assert "PATCH by" in history
+    assert "PUT by" in history
 
 
 def test_times_show_the_station_zone_when_it_is_known(admin_client, cpo):
