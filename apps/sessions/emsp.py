@@ -17,7 +17,7 @@ from django.db import transaction
 from apps.locations.models import Location
 from apps.partners.models import PartnerConnection, Party, Role
 from apps.tokens.models import Token
-from echargo.history import change_reason_set
+from echargo.history import change_reason_set, history_skip_next_save
 from echargo.ocpi.exceptions import InvalidParameters, UnknownObject
 from echargo.ocpi.receiver import Outcome, Write, first_write_race_safe, is_stale
 from echargo.ocpi.routing import ci
@@ -108,7 +108,8 @@ def session_patch_from_partner(
         # The same version again: a retried delivery. Applying it would append its periods
         # a second time.
         return Write(Outcome.UPDATED, held, changed=False)
-    for name, value in session_columns(data).items():
+    columns = session_columns(data)
+    for name, value in columns.items():
         setattr(held, name, value)
     if data.get("charging_periods"):
         held.charging_periods = [
@@ -117,9 +118,19 @@ def session_patch_from_partner(
         ]
     if "cdr_token" in data:
         held.token = _our_token(data)
-    change_reason_set(held, reason[:100])
-    held.save()
+    if data.keys() <= _READING_KEYS:
+        # A meter reading (a CPO sends one every few seconds): like ours, it writes only what it
+        # carries and keeps no history row; the events that change what a session is (status,
+        # token, periods, the stop) keep theirs.
+        history_skip_next_save(held)
+        held.save(update_fields=list(columns))
+    else:
+        change_reason_set(held, reason[:100])
+        held.save()
     return Write(Outcome.UPDATED, held)
+
+
+_READING_KEYS = frozenset({"kwh", "total_cost", "last_updated"})
 
 
 def session_store_pulled(connection: PartnerConnection, obj: dict[str, Any]) -> None:

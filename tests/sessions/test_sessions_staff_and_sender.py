@@ -132,3 +132,19 @@ def test_our_sender_pages_and_keeps_to_the_date_window(api, bosphorus, cpo):
     assert [s["id"] for s in window.json()["data"]] == ids[1:3]
     bad = client.get("/ocpi/cpo/2.2.1/sessions", {"date_from": "yesterday"})
     assert bad.json()["status_code"] == 2001
+
+
+def test_a_reading_patch_is_stored_without_a_history_row_and_a_status_change_with_one(api, hub):
+    session = _roaming(api)  # PUT + a PATCH that changes the status: two history rows
+    assert session.history.count() == 2
+    url = "/ocpi/emsp/2.2.1/sessions/DE/HBA/ROAM-1"
+    reading = {"kwh": 3.25, "total_cost": None, "last_updated": "2020-03-09T10:40:00Z"}
+    assert api.as_token("hub-token").patch(url, reading, format="json").status_code == 200
+    session.refresh_from_db()
+    assert session.kwh == Decimal("3.25")
+    assert session.total_cost_incl_vat is None
+    assert session.history.count() == 2
+    stop = {"status": "COMPLETED", "last_updated": "2020-03-09T10:50:00Z"}
+    assert api.as_token("hub-token").patch(url, stop, format="json").status_code == 200
+    assert session.history.count() == 3
+    assert session.history.first().status == "COMPLETED"
