@@ -50,6 +50,22 @@ SCHEDULES: list[Schedule] = [
         description="Incremental GET of every eMSP partner's tokens (date_from).",
         args=("tokens",),
     ),
+    # Every 15 minutes at 11, fetch CPO partners' sessions changed since the last pull: the
+    # safety net for session pushes a partner lost (never retires a session).
+    Schedule(
+        name="sessions: pull from partners",
+        task="apps.partners.tasks.pull_module_task",
+        crontab=("11-59/15", "*", "*", "*", "*"),
+        description="Incremental GET of every CPO partner's sessions (date_from).",
+        args=("sessions",),
+    ),
+    # Every minute, our PENDING sessions that never started end INVALID.
+    Schedule(
+        name="sessions: end pending sessions that never started",
+        task="apps.sessions.tasks.sessions_pending_expire_task",
+        crontab=("*", "*", "*", "*", "*"),
+        description="INVALID for PENDING sessions older than SESSIONS_PENDING_TIMEOUT_SECONDS.",
+    ),
     # Every hour at minute 47, fetch CPO partners' new CDRs: a safety net that finds what a
     # POST missed (stored once; never retires anything).
     Schedule(

@@ -315,6 +315,8 @@ OCPP_PING_INTERVAL = env.float("OCPP_PING_INTERVAL", default=60.0)
 # Sessions: currency when no tariff applies, and the longest charging period (seconds).
 SESSIONS_DEFAULT_CURRENCY = env.str("SESSIONS_DEFAULT_CURRENCY", default="TRY")
 SESSIONS_PERIOD_SECONDS = env.int("SESSIONS_PERIOD_SECONDS", default=900)
+# A PENDING session (accepted, no energy yet) that is not ACTIVE after this long ends INVALID.
+SESSIONS_PENDING_TIMEOUT_SECONDS = env.int("SESSIONS_PENDING_TIMEOUT_SECONDS", default=600)
 
 # --- Celery ----------------------------------------------------------------------------------
 

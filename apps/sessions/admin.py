@@ -1,11 +1,15 @@
-"""Staff UI for charging sessions: a read-only record (sessions change through charger events)."""
+"""Staff UI for charging sessions: a read-only record. Ours change through charger events,
+partners' (our drivers roaming at a partner's station) through the CPO's pushes and our pulls;
+both keep their history, and a list filter tells the sides apart."""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.contrib import admin
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 from simple_history.admin import SimpleHistoryAdmin
@@ -13,15 +17,54 @@ from simple_history.admin import SimpleHistoryAdmin
 from .models import Session
 
 
-def when(value: dt.datetime | None) -> str:
-    return "-" if value is None else f"{value.astimezone(dt.UTC):%Y-%m-%d %H:%M:%S} UTC"
+def when(value: dt.datetime | None, zone: str = "") -> str:
+    """UTC, and the station's local time when its zone is known."""
+    if value is None:
+        return "-"
+    utc = f"{value.astimezone(dt.UTC):%Y-%m-%d %H:%M:%S} UTC"
+    try:
+        local = value.astimezone(ZoneInfo(zone)) if zone else None
+    except (ZoneInfoNotFoundError, ValueError):
+        local = None
+    return utc if local is None else f"{utc} ({local:%H:%M} {zone})"
+
+
+class SideFilter(admin.SimpleListFilter):
+    title = "side"
+    parameter_name = "side"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> Any:
+        return (
+            ("roaming", "Our drivers at partners' stations"),
+            ("visitors", "Partners' drivers at our stations"),
+            ("home", "Our drivers at our stations"),
+        )
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        ours = Q(owner__is_own=True)
+        our_driver = Q(token__isnull=False) | Q(token_party_id__in=_our_emsp_party_ids())
+        if self.value() == "roaming":
+            return queryset.filter(~ours)
+        if self.value() == "visitors":
+            return queryset.filter(ours).exclude(our_driver)
+        if self.value() == "home":
+            return queryset.filter(ours).filter(our_driver)
+        return queryset
+
+
+def _our_emsp_party_ids() -> list[str]:
+    from apps.partners.models import Party, Role
+
+    return list(
+        Party.objects.filter(is_own=True, role=Role.EMSP).values_list("party_id", flat=True)
+    )
 
 
 @admin.register(Session)
 class SessionAdmin(SimpleHistoryAdmin):
-    list_display = ("status", "review", "started", "ended", "kwh", "cost", "evse_uid",
-                    "token_uid", "auth_method", "stop_reason")  # fmt: skip
-    list_filter = ("status", "needs_review", "auth_method", "charging_state")
+    list_display = ("status", "review", "started", "ended", "kwh", "cost", "operator",
+                    "location_id", "evse_uid", "token_uid", "auth_method")  # fmt: skip
+    list_filter = (SideFilter, "status", "needs_review", "auth_method", "charging_state")
     search_fields = ("=session_id", "token_uid", "token_contract_id", "evse_uid", "location_id")
     list_select_related = ("owner",)
     date_hierarchy = "start_date_time"
@@ -41,13 +84,19 @@ class SessionAdmin(SimpleHistoryAdmin):
     def review(self, obj: Session) -> bool:
         return obj.needs_review
 
-    @admin.display(description="start (UTC)", ordering="start_date_time")
+    @admin.display(description="start", ordering="start_date_time")
     def started(self, obj: Session) -> str:
-        return when(obj.start_date_time)
+        return when(obj.start_date_time, obj.time_zone)
 
-    @admin.display(description="end (UTC)", ordering="end_date_time")
+    @admin.display(description="end", ordering="end_date_time")
     def ended(self, obj: Session) -> str:
-        return when(obj.end_date_time)
+        return when(obj.end_date_time, obj.time_zone)
+
+    @admin.display(description="station operator", ordering="owner")
+    def operator(self, obj: Session) -> str:
+        if obj.owner.is_own:
+            return "us"
+        return f"{obj.country_code}*{obj.party_id}"
 
     @admin.display(description="total cost excl. VAT")
     def cost(self, obj: Session) -> str:

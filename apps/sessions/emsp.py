@@ -14,9 +14,10 @@ from typing import Any
 
 from django.db import transaction
 
+from apps.locations.models import Location
 from apps.partners.models import PartnerConnection, Party, Role
 from apps.tokens.models import Token
-from echargo.history import change_reason_set
+from echargo.history import change_reason_set, history_skip_next_save
 from echargo.ocpi.exceptions import InvalidParameters, UnknownObject
 from echargo.ocpi.receiver import Outcome, Write, first_write_race_safe, is_stale
 from echargo.ocpi.routing import ci
@@ -49,6 +50,20 @@ def _our_token(data: dict[str, Any]) -> Token | None:
     ).first()
 
 
+def _station_zone(owner: Party, location_id: str) -> str:
+    """The zone of the partner's location as we hold it (staff read times in it), or ''."""
+    zone = (
+        Location.objects.filter(
+            country_code=owner.country_code,
+            party_id=owner.party_id,
+            location_key=ci(location_id),
+        )
+        .values_list("time_zone", flat=True)
+        .first()
+    )
+    return zone or ""
+
+
 @first_write_race_safe
 def session_put_from_partner(*, owner: Party, data: dict[str, Any], reason: str) -> Write[Session]:
     """Create or replace a partner CPO's session, charging periods included."""
@@ -70,6 +85,8 @@ def session_put_from_partner(*, owner: Party, data: dict[str, Any], reason: str)
         session.total_cost_excl_vat = session.total_cost_incl_vat = None
     session.charging_periods = charging_periods_stored(data.get("charging_periods") or [])
     session.token = _our_token(data)
+    if not session.time_zone:
+        session.time_zone = _station_zone(owner, data["location_id"])
     change_reason_set(session, reason[:100])
     session.save()
     return Write(Outcome.CREATED if held is None else Outcome.REPLACED, session)
@@ -91,7 +108,8 @@ def session_patch_from_partner(
         # The same version again: a retried delivery. Applying it would append its periods
         # a second time.
         return Write(Outcome.UPDATED, held, changed=False)
-    for name, value in session_columns(data).items():
+    columns = session_columns(data)
+    for name, value in columns.items():
         setattr(held, name, value)
     if data.get("charging_periods"):
         held.charging_periods = [
@@ -100,9 +118,19 @@ def session_patch_from_partner(
         ]
     if "cdr_token" in data:
         held.token = _our_token(data)
-    change_reason_set(held, reason[:100])
-    held.save()
+    if data.keys() <= _READING_KEYS:
+        # A meter reading (a CPO sends one every few seconds): like ours, it writes only what it
+        # carries and keeps no history row; the events that change what a session is (status,
+        # token, periods, the stop) keep theirs.
+        history_skip_next_save(held)
+        held.save(update_fields=list(columns))
+    else:
+        change_reason_set(held, reason[:100])
+        held.save()
     return Write(Outcome.UPDATED, held)
+
+
+_READING_KEYS = frozenset({"kwh", "total_cost", "last_updated"})
 
 
 def session_store_pulled(connection: PartnerConnection, obj: dict[str, Any]) -> None:

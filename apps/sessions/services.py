@@ -121,13 +121,16 @@ def session_start_from_charger(
     auth_method: str = AuthMethod.WHITELIST,
     authorization_reference: str = "",
     allowed: bool = True,
+    pending: bool = False,
     meter_id: str = "",
     note: str = "",
 ) -> Session:
     """Open a session on one of our EVSEs, priced with the connector's tariff in force now.
 
     `started_at` is the charger's time (kept as it is even when the start arrives late);
-    `allowed=False` (the token was refused and the charger started anyway) makes it INVALID.
+    `allowed=False` (the token was refused and the charger started anyway) makes it INVALID;
+    `pending=True` opens it PENDING (accepted, energy not flowing yet): the first meter reading
+    makes it ACTIVE, and one that never starts ends INVALID by session_pending_expire_from_sweep.
     """
     now = timezone.now()
     tariff = _tariff_in_force(owner, connector, started_at)
@@ -150,7 +153,13 @@ def session_start_from_charger(
         connector_id=connector.connector_id,
         meter_id=meter_id[:255],
         currency=tariff.currency if tariff else settings.SESSIONS_DEFAULT_CURRENCY,
-        status=SessionStatus.ACTIVE if allowed else SessionStatus.INVALID,
+        status=(
+            SessionStatus.INVALID
+            if not allowed
+            else SessionStatus.PENDING
+            if pending
+            else SessionStatus.ACTIVE
+        ),
         last_updated=now,
         tariff_id=tariff.tariff_id if tariff else "",
         tariff_json=tariff.ocpi_json if tariff else "",
@@ -221,9 +230,15 @@ def session_meter_values(*, session: Session, readings: list[MeterReading]) -> S
         flagged |= noted
     if not (changed or flagged):
         return session
+    started = session.status == SessionStatus.PENDING and changed
+    if started:
+        session.status = SessionStatus.ACTIVE
     _render(session)
     session.last_updated = timezone.now()
-    if flagged:
+    if started:
+        change_reason_set(session, "Energy flows: active")
+        session.save()
+    elif flagged:
         change_reason_set(session, "Meter reading flagged")
         session.save()
     else:
@@ -422,3 +437,34 @@ def session_flag(*, session: Session, note: str) -> Session:
     change_reason_set(session, "Flagged")
     session.save()
     return session
+
+
+def session_pending_expire_from_sweep(*, now: dt.datetime | None = None) -> int:
+    """End our PENDING sessions that never became ACTIVE within SESSIONS_PENDING_TIMEOUT_SECONDS
+    (OCPI SessionStatus: PENDING "has not yet started"; a session that never starts is not
+    billed, so INVALID). Each is told to its eMSP; how many ended."""
+    now = now or timezone.now()
+    cutoff = now - dt.timedelta(seconds=settings.SESSIONS_PENDING_TIMEOUT_SECONDS)
+    ended = 0
+    for pk in Session.objects.filter(
+        owner__is_own=True, status=SessionStatus.PENDING, last_updated__lt=cutoff
+    ).values_list("pk", flat=True):
+        ended += _pending_expire(pk, now)
+    return ended
+
+
+@transaction.atomic
+def _pending_expire(pk: int, now: dt.datetime) -> int:
+    session = _locked(Session(pk=pk))
+    if session.status != SessionStatus.PENDING:
+        # A reading made it ACTIVE between the sweep's read and this lock.
+        return 0
+    session.status = SessionStatus.INVALID
+    session.end_date_time = now
+    _flag(session, "Never started charging: ended as INVALID by the pending timeout.", at=now)
+    _render(session)
+    session.last_updated = now
+    change_reason_set(session, "Pending timeout: never started")
+    session.save()
+    session_push(session, whole=True)
+    return 1
