@@ -28,6 +28,15 @@ class CredentialsSerializer(serializers.Serializer):
     url = OcpiStringField(max_length=255)
     roles = CredentialsRoleSerializer(many=True, allow_empty=False)
 
+    def to_internal_value(self, data: Any) -> Any:
+        # DRF's CharField turns a JSON number into text: a token (or URL) of 0 would be taken
+        # and our call to the partner's versions would fail as 3001. They are strings (2001).
+        if isinstance(data, dict):
+            wrong = [k for k in ("token", "url") if k in data and not isinstance(data[k], str)]
+            if wrong:
+                raise serializers.ValidationError({k: ["Must be a JSON string."] for k in wrong})
+        return super().to_internal_value(data)
+
     def validate_token(self, value: str) -> str:
         if not _TOKEN_CHARS.match(value):
             raise serializers.ValidationError("Only printable non-whitespace ASCII is allowed.")

@@ -241,3 +241,16 @@ def test_business_details_are_checked_as_locations_check_them(api, invited, deta
     body = api.as_token(token_a).post("/ocpi/2.2.1/credentials", claim, format="json").json()
     assert body["status_code"] == 2001
     assert field in body["status_message"]
+
+
+@pytest.mark.parametrize("field", ["token", "url"])
+@pytest.mark.parametrize("value", [0, 12345, 1.5])
+def test_a_token_or_url_that_is_not_a_string_is_2001_and_no_partner_is_called(
+    api, invited, field, value
+):
+    connection, token_a = invited
+    body = {**credentials(), field: value}
+    answer = api.as_token(token_a).post("/ocpi/2.2.1/credentials", body, format="json").json()
+    assert answer["status_code"] == 2001
+    connection.refresh_from_db()
+    assert connection.status == PartnerConnection.Status.PENDING
